@@ -1,0 +1,132 @@
+//! The `keyward` binary: `serve` runs the server, `init` creates the first admin.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use keyward_core::password::Password;
+use keyward_server::app::{open_default, shutdown_signal};
+use keyward_server::telemetry::init_logging;
+use keyward_server::{Config, Overrides};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "keyward", version, about = "Keyward: who may do what on your team platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(Storage),
+    /// Create the first admin (refuses when an admin exists).
+    Init {
+        #[arg(long, value_name = "EMAIL")]
+        admin_email: String,
+        #[arg(long, value_name = "NAME")]
+        full_name: String,
+        /// Read the password from standard input instead of printing a set-up link.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+/// Where the configuration and data are; each flag also reads `KEYWARD_*` and the TOML file.
+#[derive(Args)]
+struct Storage {
+    /// A TOML configuration file (also KEYWARD_CONFIG).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory (default ./keyward-data; also KEYWARD_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The address to listen on (default 127.0.0.1:8080; also KEYWARD_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// sqlite:… or postgres://… (default: SQLite in the data directory; also KEYWARD_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl Storage {
+    fn load(&self) -> anyhow::Result<Config> {
+        let flags = Overrides { data_dir: self.data_dir.clone(), listen: self.listen.clone(), database_url: self.database_url.clone() };
+        Config::load(self.config.as_deref(), &flags)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(storage) => serve(storage.load()?).await,
+        Command::Init { admin_email, full_name, password_stdin, storage } => init(storage, &admin_email, &full_name, password_stdin).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let addr = config.listen_addr()?;
+    let app = open_default(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(address = %listener.local_addr()?, public_url = %app.config.public_url(), "Keyward listening on http://{}", listener.local_addr()?);
+    tracing::info!(database = %app.config.database_description(), data_dir = %app.config.data_dir.display(), "database ready");
+    if !app.kw.admin_exists().await? {
+        tracing::warn!(
+            "no admin exists yet; create one with: keyward init --admin-email you@example.com --full-name \"Your Name\" --data-dir {}{}",
+            app.config.data_dir.display(),
+            app.config.database_url.as_ref().map_or(String::new(), |_| " --database-url <the same URL>".to_owned())
+        );
+    }
+    app.serve(listener, shutdown_signal()).await
+}
+
+async fn init(storage: Storage, email: &str, full_name: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let config = storage.load()?;
+    let password = if password_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+        // One trailing newline is the end of the line typed or piped, not part of the password.
+        let s = s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&s).to_owned();
+        Some(Password::new(s))
+    } else {
+        None
+    };
+    let app = open_default(config).await?;
+    let outcome = app.kw.init_admin(email, full_name, password.as_ref()).await.map_err(|e| match e {
+        keyward_core::Error::PasswordPolicy(rules) => {
+            anyhow::anyhow!(
+                "the password does not meet the policy:\n{}",
+                rules.iter().map(|r| format!("  - {}", r.message)).collect::<Vec<_>>().join("\n")
+            )
+        }
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    match outcome.setup_link {
+        Some(link) => {
+            println!("Admin {} created. Open this one-time link within 24 hours to set the password:\n{link}", outcome.user.email)
+        }
+        None => println!("Admin {} created. Sign in at {}/login", outcome.user.email, app.config.public_url()),
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Who is acting: the signed-in user, how they proved it, and where the request came from.
+
+use crate::error::{Error, Result};
+use crate::model::User;
+use crate::policy::{Capability, role_can};
+use crate::types::{SessionId, TokenId};
+
+/// Where a request came from, for sign-in records and audit events.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How the actor proved who they are.
+#[derive(Debug, Clone)]
+pub enum AuthVia {
+    /// A browser or client session; state changes need its CSRF token.
+    Session { id: SessionId, csrf_token: String },
+    /// An API token (bearer).
+    Token { id: TokenId },
+    /// The operator's command line, acting on the database directly.
+    Cli,
+}
+
+/// The acting principal, loaded fresh from the database for every request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub via: AuthVia,
+    pub meta: RequestMeta,
+}
+
+impl Actor {
+    /// Refuses with 403 unless the actor's role has `cap`.
+    pub fn require(&self, cap: Capability) -> Result<()> {
+        if role_can(self.user.role, cap) { Ok(()) } else { Err(Error::Forbidden) }
+    }
+
+    /// Whether the actor's role has `cap` (for pages deciding which controls to show).
+    pub fn can(&self, cap: Capability) -> bool {
+        role_can(self.user.role, cap)
+    }
+
+    /// The session this request came with, if any.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match &self.via {
+            AuthVia::Session { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The one error type of the core: every service function answers with it, and the server maps
+//! each variant to an HTTP status and a stable code.
+
+use std::fmt;
+
+/// One rule of the password policy that a password failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFailure {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// Everything a service function can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is malformed or out of range; nothing was changed.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, field: Option<&'static str> },
+    /// A password failed one or more rules; every failed rule is listed.
+    #[error("The password does not meet the password policy.")]
+    PasswordPolicy(Vec<RuleFailure>),
+    /// No valid session or token came with the request.
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    /// Email or password wrong, or the account cannot sign in; deliberately says no more.
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    /// A cookie-authenticated change came without the session's CSRF token.
+    #[error("This request needs the session's CSRF token in the X-CSRF-Token header.")]
+    CsrfMismatch,
+    /// The caller is known but may not do this.
+    #[error("You do not have permission to do this.")]
+    Forbidden,
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0} not found.")]
+    NotFound(&'static str),
+    /// The change conflicts with the current state (duplicate, last admin, used link, …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Too many failures: try again after this many seconds.
+    #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
+    /// A fault on our side (database, I/O); the cause goes to the log, never to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// A 400 answer with a code and a sentence.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid { code, message: message.into(), field: None }
+    }
+
+    /// A 400 answer about one named field.
+    pub fn invalid_field(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid { code, message: message.into(), field: Some(field) }
+    }
+
+    /// A 409 answer with a code and a sentence.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict { code, message: message.into() }
+    }
+
+    /// Wraps an internal fault.
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal(Box::new(e))
+    }
+
+    /// Wraps an internal fault described by a message.
+    pub fn internal_msg(msg: impl fmt::Display) -> Self {
+        Error::Internal(msg.to_string().into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

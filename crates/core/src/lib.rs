@@ -1,0 +1,51 @@
+//! Keyward's core: domain types, the policy of who may do what, the service functions every
+//! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
+
+pub mod audit;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod model;
+pub mod password;
+pub mod policy;
+pub mod secret;
+pub mod services;
+pub mod store;
+pub mod types;
+pub mod wire;
+
+pub use context::{Actor, AuthVia, RequestMeta};
+pub use error::{Error, Result};
+
+use clock::{Clock, Random};
+use password::PasswordHasher;
+use std::sync::Arc;
+use store::Store;
+
+/// Settings the core needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// The address people reach Keyward at, for links in messages (no trailing slash).
+    pub public_url: String,
+    /// The platform's name in messages and pages.
+    pub platform_name: String,
+}
+
+/// The core: every service function is a method on it, taking the acting principal first.
+#[derive(Clone)]
+pub struct Keyward {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub hasher: PasswordHasher,
+    pub settings: CoreSettings,
+}
+
+impl Keyward {
+    /// 16 random bytes for a password salt.
+    fn salt(&self) -> [u8; 16] {
+        let mut salt = [0u8; 16];
+        self.random.fill(&mut salt);
+        salt
+    }
+}

@@ -1,0 +1,173 @@
+//! The records the core keeps: users, sessions, API tokens, one-time links, sign-in attempts,
+//! throttles and audit events. The store persists them as they are.
+
+use crate::types::{EventId, Role, SessionId, TokenId, UserId, UserStatus};
+use time::OffsetDateTime;
+
+/// A person on the platform.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    /// Argon2id PHC string; `None` until the user sets a password.
+    pub password_hash: Option<String>,
+    pub mfa_enabled: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub last_active_at: Option<OffsetDateTime>,
+    /// After this moment the account no longer has access (offboarding).
+    pub access_expires_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// Whether the account may act at `now`: active and not past its access end date.
+    pub fn can_act(&self, now: OffsetDateTime) -> bool {
+        self.status == UserStatus::Active && self.access_expires_at.is_none_or(|t| now < t)
+    }
+}
+
+/// A signed-in browser or client. The token itself is never stored, only its hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// The absolute end of the session.
+    pub expires_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A bearer token for programmatic access.
+#[derive(Debug, Clone)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// The first admin's set-up link printed by `keyward init`.
+    Setup,
+    /// An invitation to join.
+    Invitation,
+    /// A forgotten-password reset.
+    PasswordReset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Setup => "setup",
+            LinkPurpose::Invitation => "invitation",
+            LinkPurpose::PasswordReset => "password_reset",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "setup" => Some(LinkPurpose::Setup),
+            "invitation" => Some(LinkPurpose::Invitation),
+            "password_reset" => Some(LinkPurpose::PasswordReset),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use link (set-up, invitation, reset); only the hash of its token is stored.
+#[derive(Debug, Clone)]
+pub struct OneTimeLink {
+    pub id: uuid::Uuid,
+    pub user_id: UserId,
+    pub purpose: LinkPurpose,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    pub created_by: Option<UserId>,
+}
+
+/// One recorded sign-in attempt.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    pub id: uuid::Uuid,
+    pub at: OffsetDateTime,
+    pub email: String,
+    pub user_id: Option<UserId>,
+    pub success: bool,
+    /// `ok`, `bad_password`, `unknown_email`, `not_active`, `throttled`, …
+    pub reason: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Failure counter behind the growing sign-in delays, per account or per source address.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    pub key: String,
+    pub failures: i64,
+    pub last_failure_at: OffsetDateTime,
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// Who caused an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    User,
+    /// Someone not signed in (a sign-in attempt, a set-up link).
+    Anonymous,
+    /// The operator's command line acting on the database.
+    Cli,
+    /// Keyward itself (background jobs).
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Anonymous => "anonymous",
+            ActorKind::Cli => "cli",
+            ActorKind::System => "system",
+        }
+    }
+}
+
+/// One audit event, written in the same transaction as the change it records.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub at: OffsetDateTime,
+    pub actor_kind: ActorKind,
+    pub actor_id: Option<UserId>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// JSON, never holding a secret.
+    pub details: serde_json::Value,
+}
+
+/// An audit event as read back, with the actor's email for display.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub event: AuditEvent,
+    pub actor_email: Option<String>,
+}
+
+/// RFC 3339 text of a time, as the API shows times.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

@@ -1,0 +1,219 @@
+//! Passwords: the policy that judges them and the Argon2id hasher that stores them.
+
+use crate::error::{Error, Result, RuleFailure};
+use crate::secret::Secret;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// The longest password accepted; it bounds the cost of hashing, not the user's choice.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A password as typed; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(Secret);
+
+impl Password {
+    /// Wraps a password without judging it (sign-in compares; only new passwords are judged).
+    pub fn new(s: impl Into<String>) -> Self {
+        Password(Secret::new(s))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// The rules a new password must meet. Stored in the database as part of the security policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub min_length: u32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_digit: bool,
+    pub require_special: bool,
+    /// Refuse passwords found in common-password dictionaries or otherwise easy to guess.
+    pub block_common: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// The product's minimum: 8 characters, upper, lower, digit, special, no common passwords.
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_digit: true,
+            require_special: true,
+            block_common: true,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Every rule that `password` fails; empty when it passes. `user_inputs` (email, name) count
+    /// as easy to guess.
+    pub fn failures(&self, password: &str, user_inputs: &[&str]) -> Vec<RuleFailure> {
+        let mut out = Vec::new();
+        let chars = password.chars().count();
+        let mut fail = |rule: &'static str, message: String| out.push(RuleFailure { rule, message });
+        if chars < self.min_length as usize {
+            fail("min_length", format!("Use at least {} characters.", self.min_length));
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            fail("max_length", format!("Use at most {MAX_PASSWORD_CHARS} characters."));
+        }
+        if self.require_uppercase && !password.chars().any(char::is_uppercase) {
+            fail("uppercase", "Include at least one uppercase letter.".into());
+        }
+        if self.require_lowercase && !password.chars().any(char::is_lowercase) {
+            fail("lowercase", "Include at least one lowercase letter.".into());
+        }
+        if self.require_digit && !password.chars().any(|c| c.is_numeric()) {
+            fail("digit", "Include at least one number.".into());
+        }
+        if self.require_special && !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+            fail("special", "Include at least one special character.".into());
+        }
+        if self.block_common && !password.is_empty() && is_easy_to_guess(password, user_inputs) {
+            fail("not_common", "Choose a password that is not common or easy to guess (such as your name or email).".into());
+        }
+        out
+    }
+
+    /// Accepts `password` or answers `Error::PasswordPolicy` with every failed rule.
+    pub fn check(&self, password: &Password, user_inputs: &[&str]) -> Result<()> {
+        let failures = self.failures(password.expose(), user_inputs);
+        if failures.is_empty() { Ok(()) } else { Err(Error::PasswordPolicy(failures)) }
+    }
+
+    /// The rules in words, for forms that list them.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![format!("At least {} characters", self.min_length)];
+        if self.require_uppercase {
+            out.push("At least one uppercase letter".into());
+        }
+        if self.require_lowercase {
+            out.push("At least one lowercase letter".into());
+        }
+        if self.require_digit {
+            out.push("At least one number".into());
+        }
+        if self.require_special {
+            out.push("At least one special character".into());
+        }
+        if self.block_common {
+            out.push("Not a common or easily guessed password".into());
+        }
+        out
+    }
+}
+
+/// zxcvbn's estimate below 10^8 guesses counts as easy; only the first 128 characters are
+/// estimated (the estimate is quadratic), the password itself is never truncated.
+fn is_easy_to_guess(password: &str, user_inputs: &[&str]) -> bool {
+    let head: String = password.chars().take(128).collect();
+    (zxcvbn::zxcvbn(&head, user_inputs).score() as u8) < 2
+}
+
+/// Hashes and verifies passwords with Argon2id at OWASP's parameters (19 MiB, t=2, p=1).
+///
+/// Why a semaphore and `spawn_blocking`: each hash costs ~15 ms of CPU and 19 MiB; bounding the
+/// concurrent ones by the core count keeps a flood of sign-ins from stalling every other request.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<String>,
+}
+
+impl PasswordHasher {
+    /// A hasher allowing `parallelism` hashes at once (at least one).
+    pub fn new(parallelism: usize) -> Result<Self> {
+        let dummy = hash_now("keyward-dummy-password-for-unknown-accounts", &[7u8; 16])?;
+        Ok(PasswordHasher { permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash: Arc::new(dummy) })
+    }
+
+    /// The PHC string of `password` with `salt` (16 random bytes from the caller's RNG).
+    pub async fn hash(&self, password: &Password, salt: [u8; 16]) -> Result<String> {
+        let pw = password.clone();
+        self.run(move || hash_now(pw.expose(), &salt)).await?
+    }
+
+    /// Whether `password` matches `stored`; with `None`, checks against a dummy hash so that an
+    /// unknown account costs the same time as a known one.
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool> {
+        let pw = password.clone();
+        let (hash, real) = match stored {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash.as_str().to_owned(), false),
+        };
+        let ok = self.run(move || argon2::Argon2::default().verify_password(pw.expose().as_bytes(), hash.as_str()).is_ok()).await?;
+        Ok(ok && real)
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+    }
+}
+
+fn hash_now(password: &str, salt: &[u8]) -> Result<String> {
+    argon2::Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::internal_msg(format!("argon2: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(pw: &str) -> Vec<&'static str> {
+        PasswordPolicy::default().failures(pw, &["ada@example.com", "Ada Lovelace"]).iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn every_failed_rule_is_reported_at_once() {
+        assert_eq!(rules("abc"), vec!["min_length", "uppercase", "digit", "special", "not_common"]);
+        assert_eq!(rules("ABCDEFGHIJ"), vec!["lowercase", "digit", "special", "not_common"]);
+    }
+
+    #[test]
+    fn strong_long_and_unicode_passwords_pass() {
+        assert!(rules("Correct-Horse-7-Battery").is_empty());
+        let long = format!("Zq9!{}", "x".repeat(60) + "plover-77-Quux");
+        assert!(long.chars().count() >= 64);
+        assert!(rules(&long).is_empty());
+        assert!(rules("Ünïcødé-Pässwörd-9!").is_empty());
+    }
+
+    #[test]
+    fn common_passwords_and_user_inputs_are_refused() {
+        assert_eq!(rules("Password1!"), vec!["not_common"]);
+        assert!(rules("AdaLovelace1!").contains(&"not_common"));
+    }
+
+    #[test]
+    fn too_long_is_refused() {
+        let pw = format!("Aa1!{}", "k".repeat(MAX_PASSWORD_CHARS));
+        assert!(rules(&pw).contains(&"max_length"));
+    }
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let h = PasswordHasher::new(2).unwrap();
+        let pw = Password::new("Correct-Horse-7-Battery");
+        let stored = h.hash(&pw, [1u8; 16]).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(h.verify(&pw, Some(&stored)).await.unwrap());
+        assert!(!h.verify(&Password::new("wrong"), Some(&stored)).await.unwrap());
+        assert!(!h.verify(&pw, None).await.unwrap());
+    }
+}

@@ -1,0 +1,198 @@
+//! Sign-in, sessions and bearer tokens: turning a secret into an `Actor`, and back out again.
+
+use crate::Keyward;
+use crate::context::{Actor, AuthVia, RequestMeta};
+use crate::error::{Error, Result};
+use crate::model::{AuditEvent, LoginAttempt, Session, User};
+use crate::password::Password;
+use crate::policy::{SECURITY_POLICY_KEY, SecurityPolicy};
+use crate::secret::{new_token, token_hash};
+use crate::services::throttle::{self, ThrottleKeys};
+use crate::store::Tx;
+use crate::types::{Email, SessionId};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+/// Activity timestamps are written at most this often (a write per request would be waste).
+const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+/// A new session: the token goes into the cookie and is never seen again.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: String,
+    pub session: Session,
+    pub user: User,
+}
+
+impl Keyward {
+    /// Signs in with email and password. Failures say nothing about whether the email exists
+    /// and take comparable time either way; they are recorded and throttled.
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &Password) -> Result<SignedIn> {
+        let email = Email::parse(email)?;
+        let key = email.key();
+        let keys = ThrottleKeys::new(&key, meta.ip.as_deref());
+        let now = self.clock.now();
+
+        let mut tx = self.store.read().await?;
+        let waiting = throttle::retry_after(tx.as_mut(), &keys, now).await?;
+        let user = tx.user_by_email(&key).await?;
+        drop(tx);
+
+        if let Some(secs) = waiting {
+            let mut tx = self.store.write().await?;
+            self.record_attempt(tx.as_mut(), meta, &key, user.as_ref(), false, "throttled", now).await?;
+            tx.commit().await?;
+            metrics_outcome("throttled");
+            return Err(Error::Throttled { retry_after_secs: secs });
+        }
+
+        let password_ok = self.hasher.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
+        let failure = match &user {
+            None => Some("unknown_email"),
+            Some(_) if !password_ok => Some("bad_password"),
+            Some(u) if !u.can_act(now) => Some("not_active"),
+            Some(_) => None,
+        };
+
+        let mut tx = self.store.write().await?;
+        if let Some(reason) = failure {
+            throttle::record_failure(tx.as_mut(), &keys, now).await?;
+            self.record_attempt(tx.as_mut(), meta, &key, user.as_ref(), false, reason, now).await?;
+            tx.commit().await?;
+            metrics_outcome(reason);
+            return Err(Error::InvalidCredentials);
+        }
+        let user = user.ok_or(Error::InvalidCredentials)?;
+        throttle::record_success(tx.as_mut(), &keys).await?;
+        self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, "ok", now).await?;
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now).await?;
+        tx.commit().await?;
+        metrics_outcome("ok");
+        Ok(signed_in)
+    }
+
+    /// Opens a session for `user` inside `tx` (sign-in, accepting a link).
+    pub(crate) async fn start_session(&self, tx: &mut dyn Tx, meta: &RequestMeta, user: User, now: OffsetDateTime) -> Result<SignedIn> {
+        let policy = self.security_policy(tx).await?;
+        let token = new_token(self.random.as_ref());
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            token_hash: token_hash(&token),
+            csrf_token: new_token(self.random.as_ref()),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + Duration::hours(policy.sessions.absolute_timeout_hours.into()),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        tx.insert_session(&session).await?;
+        tx.touch_user(user.id, now).await?;
+        Ok(SignedIn { token, session, user })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_attempt(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &RequestMeta,
+        email_key: &str,
+        user: Option<&User>,
+        success: bool,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let user_id = user.map(|u| u.id);
+        tx.insert_login_attempt(&LoginAttempt {
+            id: uuid::Uuid::now_v7(),
+            at: now,
+            email: email_key.to_owned(),
+            user_id,
+            success,
+            reason: reason.to_owned(),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        })
+        .await?;
+        let action = if success { "auth.login" } else { "auth.login_failed" };
+        let mut event = AuditEvent::anonymous(meta, user_id, action, now).details(json!({ "email": email_key, "reason": reason }));
+        if let Some(id) = user_id {
+            event = event.target("user", id);
+        }
+        tx.insert_audit(&event).await
+    }
+
+    /// The actor behind a session token, or 401. Reads the user fresh: a role change or a
+    /// deactivation acts on the very next request.
+    pub async fn authenticate_session(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
+        let now = self.clock.now();
+        let hash = token_hash(token);
+        let mut tx = self.store.read().await?;
+        let session = tx.session_by_hash(&hash).await?.ok_or(Error::Unauthenticated)?;
+        let policy = self.security_policy(tx.as_mut()).await?;
+        let idle = Duration::minutes(policy.sessions.idle_timeout_minutes.into());
+        if now >= session.expires_at || now - session.last_seen_at > idle {
+            drop(tx);
+            let mut tx = self.store.write().await?;
+            tx.delete_session(session.id, session.user_id).await?;
+            tx.commit().await?;
+            return Err(Error::Unauthenticated);
+        }
+        let user = tx.user_by_id(session.user_id).await?.ok_or(Error::Unauthenticated)?;
+        drop(tx);
+        if !user.can_act(now) {
+            return Err(Error::Unauthenticated);
+        }
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            let mut tx = self.store.write().await?;
+            tx.touch_session(session.id, now).await?;
+            tx.touch_user(user.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Actor { user, via: AuthVia::Session { id: session.id, csrf_token: session.csrf_token }, meta })
+    }
+
+    /// The actor behind an API token, or 401.
+    pub async fn authenticate_token(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let api_token = tx.api_token_by_hash(&token_hash(token)).await?.ok_or(Error::Unauthenticated)?;
+        if api_token.expires_at.is_some_and(|t| now >= t) {
+            return Err(Error::Unauthenticated);
+        }
+        let user = tx.user_by_id(api_token.user_id).await?.ok_or(Error::Unauthenticated)?;
+        drop(tx);
+        if !user.can_act(now) {
+            return Err(Error::Unauthenticated);
+        }
+        if api_token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+            let mut tx = self.store.write().await?;
+            tx.touch_api_token(api_token.id, now).await?;
+            tx.touch_user(user.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta })
+    }
+
+    /// Ends the actor's session on the server.
+    pub async fn logout(&self, actor: &Actor) -> Result<()> {
+        let Some(id) = actor.session_id() else { return Ok(()) };
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        tx.delete_session(id, actor.user.id).await?;
+        tx.insert_audit(&AuditEvent::by(actor, "auth.logout", now).target("session", id)).await?;
+        tx.commit().await
+    }
+
+    /// The security policy in force (the defaults until an admin saves one).
+    pub async fn security_policy(&self, tx: &mut dyn Tx) -> Result<SecurityPolicy> {
+        match tx.setting(SECURITY_POLICY_KEY).await? {
+            Some(json) => serde_json::from_str(&json).map_err(Error::internal),
+            None => Ok(SecurityPolicy::default()),
+        }
+    }
+}
+
+fn metrics_outcome(outcome: &str) {
+    tracing::info!(target: "keyward::auth", outcome, "sign-in attempt");
+}

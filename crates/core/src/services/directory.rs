@@ -1,0 +1,53 @@
+//! Reading about other people: the user directory, a user's sign-in history, the audit log.
+
+use crate::Keyward;
+use crate::context::Actor;
+use crate::error::{Error, Result};
+use crate::model::{AuditRecord, LoginAttempt, User};
+use crate::policy::Capability;
+use crate::store::{AuditFilter, UserFilter};
+use crate::types::UserId;
+
+/// The most items one page of a list may hold.
+pub const MAX_PAGE: i64 = 200;
+
+/// Clamps a requested page size to 1..=MAX_PAGE (default 50).
+pub fn page_size(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid_field("limit", "invalid_limit", format!("limit must be between 1 and {MAX_PAGE}."))),
+    }
+}
+
+impl Keyward {
+    /// The directory: every signed-in user may see it (to share with people).
+    pub async fn list_users(&self, actor: &Actor, mut filter: UserFilter) -> Result<Vec<User>> {
+        actor.require(Capability::SeeDirectory)?;
+        filter.limit = filter.limit.clamp(1, MAX_PAGE);
+        self.store.read().await?.list_users(&filter).await
+    }
+
+    /// One user; 404 when there is none.
+    pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
+        actor.require(Capability::SeeDirectory)?;
+        self.store.read().await?.user_by_id(id).await?.ok_or(Error::NotFound("User"))
+    }
+
+    /// A user's sign-in attempts, newest first: admins for anyone, users for themselves.
+    pub async fn login_history(&self, actor: &Actor, id: UserId, limit: i64) -> Result<Vec<LoginAttempt>> {
+        if actor.user.id != id {
+            actor.require(Capability::ManageUsers)?;
+        }
+        let mut tx = self.store.read().await?;
+        tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        tx.login_attempts_of(id, limit.clamp(1, MAX_PAGE)).await
+    }
+
+    /// The audit log, newest first (admins).
+    pub async fn audit_events(&self, actor: &Actor, mut filter: AuditFilter) -> Result<Vec<AuditRecord>> {
+        actor.require(Capability::ReadAudit)?;
+        filter.limit = filter.limit.clamp(1, MAX_PAGE);
+        self.store.read().await?.list_audit(&filter).await
+    }
+}

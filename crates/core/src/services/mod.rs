@@ -1,0 +1,8 @@
+//! The service functions, grouped by what they own. Each takes the acting principal first (or
+//! the request's origin where nobody is signed in yet) and checks permission before reading.
+
+pub mod account;
+pub mod auth;
+pub mod directory;
+pub mod setup;
+pub mod throttle;

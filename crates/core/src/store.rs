@@ -1,0 +1,113 @@
+//! The storage the core needs, as traits; `keyward-store` implements them on SQLite and
+//! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
+//! transaction that holds the change and its audit event together.
+
+use crate::error::Result;
+use crate::model::{ApiToken, AuditEvent, AuditRecord, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use crate::types::{Role, SessionId, TokenId, UserId, UserStatus};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// A database: hands out read connections and write transactions.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A connection for reads (no transaction).
+    async fn read(&self) -> Result<Box<dyn Tx>>;
+    /// A write transaction. On SQLite writers are serialised (they wait, never fail with
+    /// "database is locked"); dropping it without `commit` rolls it back.
+    async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+}
+
+/// A named lock taken inside a write transaction, held until it ends (serialises races such as
+/// two admins demoting each other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKey {
+    /// Changes that could remove the last active admin.
+    Admins,
+}
+
+/// Filters of the user directory.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Case-insensitive part of the name or email.
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// Only users whose email key sorts after this (the cursor).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<UserId>,
+    pub action: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// Only events whose id sorts before this (the cursor; newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+/// Every read and write the core makes, within one connection or transaction.
+#[async_trait]
+pub trait Tx: Send {
+    /// Makes the transaction's changes durable (a no-op for read connections).
+    async fn commit(self: Box<Self>) -> Result<()>;
+    /// Takes `key` until the transaction ends.
+    async fn lock(&mut self, key: LockKey) -> Result<()>;
+
+    // users
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn update_user(&mut self, user: &User) -> Result<()>;
+    async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>>;
+    async fn user_by_email(&mut self, email_key: &str) -> Result<Option<User>>;
+    async fn count_active_admins(&mut self, now: OffsetDateTime) -> Result<i64>;
+    async fn count_admins(&mut self) -> Result<i64>;
+    async fn list_users(&mut self, filter: &UserFilter) -> Result<Vec<User>>;
+    async fn touch_user(&mut self, id: UserId, at: OffsetDateTime) -> Result<()>;
+
+    // sessions
+    async fn insert_session(&mut self, session: &Session) -> Result<()>;
+    async fn session_by_hash(&mut self, token_hash: &str) -> Result<Option<Session>>;
+    async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> Result<()>;
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>>;
+    /// Ends one session of `user`; false when there was none.
+    async fn delete_session(&mut self, id: SessionId, user: UserId) -> Result<bool>;
+    /// Ends every session of `user` but `keep`; answers how many ended.
+    async fn delete_sessions_of(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64>;
+
+    // API tokens
+    async fn insert_api_token(&mut self, token: &ApiToken) -> Result<()>;
+    async fn api_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ApiToken>>;
+    async fn touch_api_token(&mut self, id: TokenId, at: OffsetDateTime) -> Result<()>;
+    async fn api_tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>>;
+    async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool>;
+    async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64>;
+
+    // one-time links
+    async fn insert_link(&mut self, link: &OneTimeLink) -> Result<()>;
+    async fn link_by_hash(&mut self, token_hash: &str) -> Result<Option<OneTimeLink>>;
+    /// Marks the link used; false when it was used already (a race lost).
+    async fn use_link(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool>;
+
+    // sign-in attempts and throttles
+    async fn insert_login_attempt(&mut self, attempt: &LoginAttempt) -> Result<()>;
+    async fn login_attempts_of(&mut self, user: UserId, limit: i64) -> Result<Vec<LoginAttempt>>;
+    async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>>;
+    async fn put_throttle(&mut self, throttle: &Throttle) -> Result<()>;
+    async fn clear_throttle(&mut self, key: &str) -> Result<()>;
+
+    // audit
+    async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()>;
+    async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+
+    // settings
+    async fn setting(&mut self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
+}

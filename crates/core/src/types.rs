@@ -1,0 +1,248 @@
+//! Parsed domain values: once a service holds one of these, it is valid.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new time-ordered id.
+            pub fn new() -> Self {
+                $name(Uuid::now_v7())
+            }
+            /// Parses a UUID string, or answers 400 `invalid_id`.
+            pub fn parse(s: &str) -> Result<Self> {
+                Uuid::parse_str(s).map($name).map_err(|_| {
+                    Error::invalid("invalid_id", format!("'{}' is not a valid {} id.", s.chars().take(64).collect::<String>(), $what))
+                })
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(/// A user's id.
+    UserId, "user");
+id_type!(/// A session's id (not its secret token).
+    SessionId, "session");
+id_type!(/// An API token's id (not its secret).
+    TokenId, "token");
+id_type!(/// An audit event's id.
+    EventId, "event");
+id_type!(/// A team's id.
+    TeamId, "team");
+
+/// An email address, trimmed; compared case-insensitively through `key()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Accepts `local@domain.tld` shapes of at most 254 characters without spaces.
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let bad = || {
+            Error::invalid_field(
+                "email",
+                "invalid_email",
+                format!("'{}' is not a valid email address.", s.chars().take(80).collect::<String>()),
+            )
+        };
+        if s.is_empty() || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || local.len() > 64
+            || domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains('@')
+            || domain.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Email(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The case-insensitive form used for uniqueness and lookups.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's display name: 1 to 200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullName(String);
+
+impl FullName {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Error::invalid_field("full_name", "invalid_full_name", "The full name must not be empty."));
+        }
+        if s.chars().count() > 200 || s.chars().any(char::is_control) {
+            return Err(Error::invalid_field(
+                "full_name",
+                "invalid_full_name",
+                "The full name must be at most 200 characters, without control characters.",
+            ));
+        }
+        Ok(FullName(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A short label chosen by a user (token names): 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(field: &'static str, s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+            return Err(Error::invalid_field(
+                field,
+                "invalid_name",
+                format!("The {field} must be 1 to 100 characters, without control characters."),
+            ));
+        }
+        Ok(Label(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The four roles. A user has exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Developer,
+    DataScientist,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Developer, Role::DataScientist, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+            Role::DataScientist => "data_scientist",
+            Role::Viewer => "viewer",
+        }
+    }
+    /// The name people read in the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Developer => "Developer",
+            Role::DataScientist => "Data Scientist",
+            Role::Viewer => "Viewer",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            Error::invalid_field(
+                "role",
+                "invalid_role",
+                format!("'{}' is not a role; use admin, developer, data_scientist or viewer.", s.chars().take(40).collect::<String>()),
+            )
+        })
+    }
+}
+
+/// Whether a user may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// Invited, has not set a password yet.
+    Invited,
+    Active,
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "invited" => Ok(UserStatus::Invited),
+            "active" => Ok(UserStatus::Active),
+            "deactivated" => Ok(UserStatus::Deactivated),
+            _ => Err(Error::invalid_field("status", "invalid_status", "The status must be active, deactivated or invited.")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().key(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@.com."] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_and_refuse_unknown() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()).unwrap(), r);
+        }
+        assert!(Role::parse("root").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(FullName::parse("  ").is_err());
+        assert_eq!(FullName::parse(" Ada ").unwrap().as_str(), "Ada");
+        assert!(UserId::parse("not-a-uuid").is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
+
+pub(crate) mod auth;
+mod me;
+mod ops;
+mod users;
+
+use crate::state::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use ops::{healthz, metrics, readyz};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Keyward API", description = "Users, roles, teams, sharing, MFA, activity and access reviews for a team platform."),
+    components(schemas(keyward_api::ErrorBody, keyward_api::ErrorDetail)),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Sign-in and sessions"),
+        (name = "me", description = "The caller's own account"),
+        (name = "users", description = "The user directory"),
+        (name = "audit", description = "The audit log"),
+        (name = "ops", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))));
+    }
+}
+
+/// Every API route, and the OpenAPI document that describes them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::accept_invitation))
+        .routes(routes!(me::get_me, me::update_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::create_token, me::list_tokens))
+        .routes(routes!(me::revoke_token))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::end_session))
+        .routes(routes!(users::list_users))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::user_logins))
+        .routes(routes!(users::list_audit))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+}
+
+/// Parses `?cursor=` into a value, or answers 400.
+pub(crate) fn cursor(c: Option<&str>) -> Result<Option<String>, keyward_core::Error> {
+    match c {
+        None | Some("") => Ok(None),
+        Some(s) if s.len() <= 400 && s.chars().all(|c| !c.is_control()) => Ok(Some(s.to_owned())),
+        Some(_) => Err(keyward_core::Error::invalid_field(
+            "cursor",
+            "invalid_cursor",
+            "The cursor is not valid; use next_cursor from the previous page.",
+        )),
+    }
+}

@@ -1,0 +1,132 @@
+//! The user directory, a user's sign-in history, and the audit log.
+
+use crate::api::cursor;
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, Caller};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use keyward_api::{AuditEvent, ErrorBody, LoginRecord, Page, User};
+use keyward_core::Error;
+use keyward_core::policy::Capability;
+use keyward_core::services::directory::page_size;
+use keyward_core::store::{AuditFilter, UserFilter};
+use keyward_core::types::{Role, UserId, UserStatus};
+use keyward_core::wire;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Part of a name or email, any case.
+    q: Option<String>,
+    role: Option<String>,
+    /// `active`, `deactivated` or `invited`.
+    status: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The directory: every signed-in user sees names, emails and teams; admins see everything.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    ApiQuery(q): ApiQuery<UserQuery>,
+) -> ApiResult<Json<Page<User>>> {
+    let limit = page_size(q.limit)?;
+    let filter = UserFilter {
+        q: q.q.filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
+        role: q.role.as_deref().map(Role::parse).transpose()?,
+        status: q.status.as_deref().map(UserStatus::parse).transpose()?,
+        after: cursor(q.cursor.as_deref())?,
+        limit: limit + 1,
+    };
+    let mut users = state.kw.list_users(&actor, filter).await?;
+    let next_cursor = (users.len() as i64 > limit).then(|| {
+        users.truncate(limit as usize);
+        users.last().map(|u| u.email.to_lowercase())
+    });
+    let full = actor.can(Capability::ManageUsers);
+    Ok(Json(Page {
+        items: users.iter().map(|u| wire::user(u, full || u.id == actor.user.id)).collect(),
+        next_cursor: next_cursor.flatten(),
+    }))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
+    let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;
+    let full = actor.can(Capability::ManageUsers) || user.id == actor.user.id;
+    Ok(Json(wire::user(&user, full)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LimitQuery {
+    limit: Option<i64>,
+}
+
+/// A user's sign-in history, newest first (admins, or the user themself).
+#[utoipa::path(get, path = "/api/v1/users/{id}/logins", tag = "users", params(("id" = String, Path), LimitQuery),
+    responses((status = 200, body = Page<LoginRecord>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn user_logins(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> ApiResult<Json<Page<LoginRecord>>> {
+    let attempts = state.kw.login_history(&actor, UserId::parse(&id)?, page_size(q.limit)?).await?;
+    Ok(Json(Page { items: attempts.iter().map(wire::login).collect(), next_cursor: None }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    actor_id: Option<String>,
+    action: Option<String>,
+    /// RFC 3339; events at or after.
+    since: Option<String>,
+    /// RFC 3339; events before.
+    until: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+    s.map(|s| {
+        OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+            Error::invalid_field(field, "invalid_time", format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z."))
+        })
+    })
+    .transpose()
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Page<AuditEvent>), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEvent>>> {
+    let limit = page_size(q.limit)?;
+    let filter = AuditFilter {
+        actor_id: q.actor_id.as_deref().map(UserId::parse).transpose()?,
+        action: q.action.filter(|a| !a.is_empty()),
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
+        before: cursor(q.cursor.as_deref())?,
+        limit: limit + 1,
+    };
+    let mut events = state.kw.audit_events(&actor, filter).await?;
+    let next_cursor = (events.len() as i64 > limit).then(|| {
+        events.truncate(limit as usize);
+        events.last().map(|e| e.event.id.to_string())
+    });
+    Ok(Json(Page { items: events.iter().map(wire::audit).collect(), next_cursor: next_cursor.flatten() }))
+}

@@ -1,0 +1,142 @@
+//! Putting it together: open the database, build the core and the router, serve until told to
+//! stop.
+
+use crate::config::{Config, ensure_data_dir};
+use crate::error::error_response;
+use crate::state::AppState;
+use crate::telemetry::{metrics_handle, track};
+use crate::{api, web};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use keyward_core::clock::{Clock, OsRandom, SystemClock};
+use keyward_core::password::PasswordHasher;
+use keyward_core::{CoreSettings, Keyward};
+use keyward_store::SqlStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// An opened Keyward: the core on its database, ready to serve.
+pub struct App {
+    pub kw: Keyward,
+    pub config: Arc<Config>,
+    store: Arc<SqlStore>,
+}
+
+/// Opens the database named by `config` (creating the data directory and applying migrations).
+pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    ensure_data_dir(&config.data_dir)?;
+    let store = Arc::new(
+        SqlStore::connect(&config.database_url(), config.database_max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}: {}", config.database_description(), source_chain(&e)))?,
+    );
+    let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let kw = Keyward {
+        store: store.clone(),
+        clock,
+        random: Arc::new(OsRandom),
+        hasher: PasswordHasher::new(parallelism)?,
+        settings: CoreSettings { public_url: config.public_url(), platform_name: config.platform_name.clone() },
+    };
+    Ok(App { kw, config: Arc::new(config), store })
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(&s.to_string());
+        out.push(' ');
+        cur = s.source();
+    }
+    out
+}
+
+/// Opens with the real clock.
+pub async fn open_default(config: Config) -> anyhow::Result<App> {
+    open(config, Arc::new(SystemClock)).await
+}
+
+impl App {
+    /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
+    pub fn router(&self) -> Router {
+        let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
+        let (api_router, openapi) = api::router().split_for_parts();
+        let request_id = HeaderName::from_static("x-request-id");
+        let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, HeaderName::from_static("x-csrf-token")]);
+        Router::new()
+            .merge(api_router)
+            .route("/metrics", get(api::metrics))
+            .nest("/api/v1", Router::new().fallback(crate::extract::api_not_found))
+            .merge(web::router())
+            .with_state(state)
+            // The docs page and its assets are served from the binary: nothing from the internet.
+            .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+            .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
+            .layer(axum::middleware::from_fn(track))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(CatchPanicLayer::custom(|_| -> Response {
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side. It has been logged; try again later.",
+                    None,
+                )
+            }))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }))
+            .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+            .layer(PropagateRequestIdLayer::new(request_id.clone()))
+            .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = self.router();
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

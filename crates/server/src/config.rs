@@ -1,0 +1,224 @@
+//! Configuration: defaults, then a TOML file, then `KEYWARD_*` environment variables, then
+//! command-line flags; typed and validated once at start-up, then passed in.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Text logs for people, JSON logs for collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything Keyward reads at start-up.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database, the outbox and the key file live.
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    pub listen: String,
+    /// `sqlite:…` or `postgres://…`; the SQLite file in the data directory when unset.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    /// The address people reach Keyward at (for links); `http://<listen>` when unset.
+    pub public_url: Option<String>,
+    pub platform_name: String,
+    /// Send the session cookie only over TLS; on by default when `public_url` is https.
+    pub cookie_secure: Option<bool>,
+    pub log_format: LogFormat,
+    /// A tracing filter, such as `info` or `keyward=debug,info`.
+    pub log_level: String,
+    /// How often background jobs run.
+    pub jobs_interval_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./keyward-data"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            database_max_connections: 10,
+            public_url: None,
+            platform_name: "Keyward".into(),
+            cookie_secure: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            jobs_interval_seconds: 60,
+        }
+    }
+}
+
+// Why by hand: the database URL may hold a password, and Debug output ends up in logs.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("database", &self.database_description())
+            .field("database_max_connections", &self.database_max_connections)
+            .field("public_url", &self.public_url)
+            .field("platform_name", &self.platform_name)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("jobs_interval_seconds", &self.jobs_interval_seconds)
+            .finish()
+    }
+}
+
+/// Settings given on the command line; only those present override the rest.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults → `file` (or `KEYWARD_CONFIG`) → environment → `flags`, then validates.
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("KEYWARD_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.is_file() {
+                anyhow::bail!("configuration file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        // KEYWARD_CONFIG names the file; KEYWARD_TEST_* belong to the test suite.
+        let env = Env::prefixed("KEYWARD_").filter(|k| k != "config" && !k.as_str().starts_with("test_"));
+        fig = fig.merge(env).merge(Serialized::defaults(flags));
+        let config: Config = fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if let Some(url) = &self.database_url {
+            keyward_store::Engine::of(url)
+                .map_err(|_| anyhow::anyhow!("invalid configuration: database_url must start with sqlite: or postgres://"))?;
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!("invalid configuration: public_url must start with http:// or https:// (got {url:?})");
+        }
+        if self.platform_name.trim().is_empty() {
+            anyhow::bail!("invalid configuration: platform_name must not be empty");
+        }
+        if self.database_max_connections == 0 {
+            anyhow::bail!("invalid configuration: database_max_connections must be at least 1");
+        }
+        if self.jobs_interval_seconds == 0 {
+            anyhow::bail!("invalid configuration: jobs_interval_seconds must be at least 1");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: log_level {:?}: {e}", self.log_level))?;
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid configuration: listen must be an address such as 127.0.0.1:8080 (got {:?})", self.listen))
+    }
+
+    /// The database URL in force: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.sqlite_path().display()),
+        }
+    }
+
+    /// The embedded database file.
+    pub fn sqlite_path(&self) -> PathBuf {
+        absolute(&self.data_dir).join("keyward.db")
+    }
+
+    /// The database for logs: the engine and where, never credentials.
+    pub fn database_description(&self) -> String {
+        match &self.database_url {
+            None => format!("sqlite at {}", self.sqlite_path().display()),
+            Some(url) if url.starts_with("sqlite:") => format!("sqlite ({url})"),
+            Some(url) => {
+                let rest = url.split_once("://").map_or("", |(_, r)| r);
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                format!("postgres at {}", host.split('?').next().unwrap_or(host))
+            }
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Creates the data directory, readable by its owner only (it holds the database and keys).
+pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_database_credentials() {
+        let c = Config { database_url: Some("postgres://kw:s3cret@db.example:5432/kw".into()), ..Config::default() };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres at db.example:5432/kw"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let c = Config { listen: "nowhere".into(), ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("listen"));
+        let c = Config { database_url: Some("mysql://x".into()), ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("database_url"));
+    }
+
+    #[test]
+    fn unknown_file_keys_stop_loading() {
+        let dir = std::env::temp_dir().join(format!("kw-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keyward.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nlisten_port = 1\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\n").unwrap();
+        let flags = Overrides { listen: Some("127.0.0.1:7777".into()), ..Overrides::default() };
+        assert_eq!(Config::load(Some(&file), &Overrides::default()).unwrap().listen, "127.0.0.1:9999");
+        assert_eq!(Config::load(Some(&file), &flags).unwrap().listen, "127.0.0.1:7777");
+    }
+}

@@ -1,0 +1,14 @@
+//! Keyward's HTTP server: the JSON API, the web pages, configuration and start-up. Handlers are
+//! thin: they extract, call one core service function, and map the result.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+
+pub use app::{App, open};
+pub use config::{Config, Overrides};

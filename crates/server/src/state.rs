@@ -1,0 +1,13 @@
+//! The state every handler shares.
+
+use crate::config::Config;
+use keyward_core::Keyward;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub kw: Keyward,
+    pub config: Arc<Config>,
+    pub metrics: PrometheusHandle,
+}

@@ -1,0 +1,262 @@
+//! Account Settings: the home page, the Profile tab (name, password) and the Security tab
+//! (API tokens, sessions).
+
+use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use crate::error::describe;
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use keyward_core::password::Password;
+use keyward_core::policy::Capability;
+use keyward_core::types::{SessionId, TokenId};
+use keyward_core::{Actor, Error};
+use serde::Deserialize;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    chrome: Chrome,
+    full_name: String,
+    role_label: &'static str,
+    is_admin: bool,
+}
+
+pub async fn home(State(state): State<AppState>, PageActor(actor): PageActor) -> HomePage {
+    HomePage {
+        chrome: Chrome::for_actor(&state, &actor, "home", ""),
+        full_name: actor.user.full_name.clone(),
+        role_label: actor.user.role.label(),
+        is_admin: actor.can(Capability::ManageUsers),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_profile.html")]
+pub struct ProfilePage {
+    chrome: Chrome,
+    tab: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    rules: Vec<String>,
+    csrf_token: String,
+    full_name: String,
+    email: String,
+    role_label: &'static str,
+    password_rules: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+fn notice_for(done: Option<&str>) -> Option<String> {
+    Some(
+        match done? {
+            "profile" => "Your profile was saved.",
+            "password" => "Your password was changed. Your other sessions were signed out and your API tokens revoked.",
+            "token_revoked" => "The token was revoked.",
+            "session_ended" => "The session was ended.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+async fn profile_page(state: &AppState, actor: &Actor, notice: Option<String>, error: Option<&Error>) -> Result<ProfilePage, PageError> {
+    let policy = load_policy(state, actor).await?;
+    Ok(ProfilePage {
+        chrome: Chrome::for_actor(state, actor, "account", ""),
+        tab: "profile",
+        notice,
+        error: error.map(|e| describe(e).message),
+        rules: rule_messages(error),
+        csrf_token: csrf_of(actor),
+        full_name: actor.user.full_name.clone(),
+        email: actor.user.email.clone(),
+        role_label: actor.user.role.label(),
+        password_rules: policy.password.describe(),
+    })
+}
+
+async fn load_policy(state: &AppState, actor: &Actor) -> Result<keyward_core::policy::SecurityPolicy, PageError> {
+    let page_err = |error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") };
+    let mut tx = state.kw.store.read().await.map_err(page_err)?;
+    state.kw.security_policy(tx.as_mut()).await.map_err(page_err)
+}
+
+fn rule_messages(error: Option<&Error>) -> Vec<String> {
+    match error {
+        Some(Error::PasswordPolicy(rules)) => rules.iter().map(|r| r.message.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub async fn profile(State(state): State<AppState>, PageActor(actor): PageActor, Query(q): Query<Done>) -> Result<ProfilePage, PageError> {
+    profile_page(&state, &actor, notice_for(q.done.as_deref()), None).await
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    full_name: String,
+}
+
+pub async fn save_profile(State(state): State<AppState>, f: CsrfForm<ProfileForm>) -> Response {
+    match state.kw.update_me(&f.actor, &f.form.full_name).await {
+        Ok(_) => Redirect::to("/account?done=profile").into_response(),
+        Err(e) => with_status(&e, profile_page(&state, &f.actor, None, Some(&e)).await),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(State(state): State<AppState>, f: CsrfForm<PasswordForm>) -> Response {
+    let result = state.kw.change_password(&f.actor, &Password::new(f.form.current_password), &Password::new(f.form.new_password)).await;
+    match result {
+        Ok(()) => Redirect::to("/account?done=password").into_response(),
+        Err(e) => with_status(&e, profile_page(&state, &f.actor, None, Some(&e)).await),
+    }
+}
+
+/// A page re-shown after a failed form, with the error's status.
+fn with_status<T: IntoResponse>(e: &Error, page: Result<T, PageError>) -> Response {
+    match page {
+        Ok(p) => (describe(e).status, p).into_response(),
+        Err(pe) => pe.into_response(),
+    }
+}
+
+pub struct TokenRow {
+    id: String,
+    name: String,
+    created_at: String,
+    expires_at: String,
+    last_used_at: String,
+}
+
+pub struct SessionRow {
+    id: String,
+    created_at: String,
+    last_seen_at: String,
+    ip: String,
+    user_agent: String,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_security.html")]
+pub struct SecurityPage {
+    chrome: Chrome,
+    tab: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    rules: Vec<String>,
+    csrf_token: String,
+    new_token: Option<String>,
+    tokens: Vec<TokenRow>,
+    sessions: Vec<SessionRow>,
+}
+
+async fn security_page(
+    state: &AppState,
+    actor: &Actor,
+    notice: Option<String>,
+    error: Option<&Error>,
+    new_token: Option<String>,
+) -> Result<SecurityPage, PageError> {
+    let page_err = |error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") };
+    let tokens = state.kw.my_tokens(actor).await.map_err(page_err)?;
+    let sessions = state.kw.my_sessions(actor).await.map_err(page_err)?;
+    let current = actor.session_id();
+    Ok(SecurityPage {
+        chrome: Chrome::for_actor(state, actor, "account", ""),
+        tab: "security",
+        notice,
+        error: error.map(|e| describe(e).message),
+        rules: Vec::new(),
+        csrf_token: csrf_of(actor),
+        new_token,
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id.to_string(),
+                name: t.name,
+                created_at: show_time(Some(t.created_at)),
+                expires_at: t.expires_at.map_or_else(|| "Never".into(), |x| show_time(Some(x))),
+                last_used_at: show_time(t.last_used_at),
+            })
+            .collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                current: Some(s.id) == current,
+                id: s.id.to_string(),
+                created_at: show_time(Some(s.created_at)),
+                last_seen_at: show_time(Some(s.last_seen_at)),
+                ip: s.ip.unwrap_or_default(),
+                user_agent: s.user_agent.unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn security(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Query(q): Query<Done>,
+) -> Result<SecurityPage, PageError> {
+    security_page(&state, &actor, notice_for(q.done.as_deref()), None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+pub async fn create_token(State(state): State<AppState>, f: CsrfForm<TokenForm>) -> Response {
+    let days = match f.form.expires_in_days.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Error::invalid_field("expires_in_days", "invalid_expiry", "Expires in must be a whole number of days.")),
+    };
+    let result = match days {
+        Ok(days) => state.kw.create_token(&f.actor, &f.form.name, days).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(new) => security_page(&state, &f.actor, None, None, Some(new.secret)).await.into_response(),
+        Err(e) => with_status(&e, security_page(&state, &f.actor, None, Some(&e), None).await),
+    }
+}
+
+pub async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    let result = match TokenId::parse(&id) {
+        Ok(id) => state.kw.revoke_token(&f.actor, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to("/account/security?done=token_revoked").into_response(),
+        Err(e) => with_status(&e, security_page(&state, &f.actor, None, Some(&e), None).await),
+    }
+}
+
+pub async fn end_session(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    let result = match SessionId::parse(&id) {
+        Ok(id) => state.kw.end_session(&f.actor, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to("/account/security?done=session_ended").into_response(),
+        Err(e) => with_status(&e, security_page(&state, &f.actor, None, Some(&e), None).await),
+    }
+}

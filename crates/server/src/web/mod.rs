@@ -1,0 +1,216 @@
+//! The server-rendered web UI. Pages call the same core service functions as the API; forms
+//! work without JavaScript and carry the session's CSRF token.
+
+mod account;
+mod session;
+mod settings;
+
+use crate::error::describe;
+use crate::extract::{SESSION_COOKIE, check_csrf, request_meta};
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use keyward_core::{Actor, AuthVia, Error};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Every page route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(account::home))
+        .route("/login", get(session::login_page).post(session::login_submit))
+        .route("/logout", post(session::logout))
+        .route("/invite/{token}", get(session::invite_page).post(session::invite_submit))
+        .route("/account", get(account::profile))
+        .route("/account/profile", post(account::save_profile))
+        .route("/account/password", post(account::change_password))
+        .route("/account/security", get(account::security))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/account/sessions/{id}/end", post(account::end_session))
+        .route("/settings", get(|| async { Redirect::to("/settings/users") }))
+        .route("/settings/users", get(settings::users))
+        .route("/settings/teams", get(settings::teams))
+        .route("/settings/security", get(settings::security))
+        .route("/settings/activity", get(settings::activity))
+        .route("/settings/access-reviews", get(settings::access_reviews))
+        .route("/static/keyward.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
+        include_str!("../../static/keyward.css"),
+    )
+}
+
+/// The signed-in user as the page frame shows them.
+pub struct Me {
+    pub full_name: String,
+    pub email: String,
+    pub initials: String,
+    pub csrf_token: String,
+}
+
+/// What the frame around every page needs.
+pub struct Chrome {
+    pub platform_name: String,
+    pub me: Option<Me>,
+    /// `home`, `settings` or `account`: which main tab is current.
+    pub section: &'static str,
+    /// The current settings page.
+    pub page: &'static str,
+}
+
+impl Chrome {
+    pub fn anonymous(state: &AppState) -> Chrome {
+        Chrome { platform_name: state.config.platform_name.clone(), me: None, section: "", page: "" }
+    }
+
+    pub fn for_actor(state: &AppState, actor: &Actor, section: &'static str, page: &'static str) -> Chrome {
+        let initials: String =
+            actor.user.full_name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase();
+        Chrome {
+            platform_name: state.config.platform_name.clone(),
+            me: Some(Me {
+                full_name: actor.user.full_name.clone(),
+                email: actor.user.email.clone(),
+                initials: if initials.is_empty() { "?".into() } else { initials },
+                csrf_token: csrf_of(actor),
+            }),
+            section,
+            page,
+        }
+    }
+}
+
+/// The actor's CSRF token, for hidden form fields.
+pub fn csrf_of(actor: &Actor) -> String {
+    match &actor.via {
+        AuthVia::Session { csrf_token, .. } => csrf_token.clone(),
+        AuthVia::Token { .. } | AuthVia::Cli => String::new(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub message: String,
+    pub kind: &'static str,
+    pub back_href: String,
+    pub back_label: String,
+}
+
+/// A failed page request: the sign-in page for a missing session, otherwise a page in words.
+pub struct PageError {
+    pub error: Error,
+    pub chrome: Chrome,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.error, Error::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        let d = describe(&self.error);
+        let heading = match d.status {
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::CONFLICT => "Cannot do that",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            s if s.is_client_error() => "Please check your input",
+            _ => "Something went wrong",
+        };
+        let page = MessagePage {
+            chrome: self.chrome,
+            heading: heading.into(),
+            message: d.message,
+            kind: "error",
+            back_href: "/".into(),
+            back_label: "Back to the start".into(),
+        };
+        (d.status, page).into_response()
+    }
+}
+
+/// The signed-in user of a page; without a valid session the browser goes to the sign-in page.
+pub struct PageActor(pub Actor);
+
+impl FromRequestParts<AppState> for PageActor {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let login = || {
+            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
+        };
+        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(login()) };
+        match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
+            Ok(actor) => Ok(PageActor(actor)),
+            Err(Error::Unauthenticated) => Err(login()),
+            Err(e) => Err(PageError { error: e, chrome: Chrome::anonymous(state) }.into_response()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A form posted by a signed-in user, accepted only with the session's CSRF token.
+pub struct CsrfForm<T> {
+    pub actor: Actor,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let PageActor(actor) = PageActor::from_request_parts(&mut parts, state).await?;
+        let chrome = || Chrome::for_actor(state, &actor, "", "");
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf_token: String::new() });
+        if let Err(error) = check_csrf(&actor, &field.csrf_token) {
+            return Err(PageError { error, chrome: chrome() }.into_response());
+        }
+        match serde_urlencoded::from_bytes::<T>(&bytes) {
+            Ok(form) => Ok(CsrfForm { actor, form }),
+            Err(e) => {
+                Err(PageError { error: Error::invalid("invalid_form", format!("The form could not be read: {e}")), chrome: chrome() }
+                    .into_response())
+            }
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)]).map(|q| q[2..].to_owned()).unwrap_or_default()
+}
+
+/// Only same-site relative paths may be a post-sign-in destination (no open redirects).
+pub fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+}
+
+/// Short display of a time for tables.
+pub fn show_time(t: Option<time::OffsetDateTime>) -> String {
+    t.map(|t| {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    })
+    .unwrap_or_else(|| "—".into())
+}

@@ -1,0 +1,172 @@
+//! Sign-in, sign-out and set-up/invitation pages.
+
+use super::{Chrome, CsrfForm, MessagePage, PageError, safe_next};
+use crate::api::auth::{clear_cookie, count, session_cookie};
+use crate::error::describe;
+use crate::extract::Meta;
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use keyward_core::Error;
+use keyward_core::password::Password;
+use serde::Deserialize;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    chrome: Chrome,
+    error: Option<String>,
+    notice: Option<String>,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> LoginPage {
+    LoginPage {
+        chrome: Chrome::anonymous(&state),
+        error: None,
+        notice: q.signed_out.map(|_| "You have signed out.".to_owned()),
+        email: String::new(),
+        next: safe_next(q.next.as_deref().unwrap_or("/")).to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+    let result = state.kw.login(&meta, &form.email, &Password::new(form.password)).await;
+    count(&result);
+    match result {
+        Ok(signed_in) => (jar.add(session_cookie(&state, &signed_in)), Redirect::to(safe_next(&form.next))).into_response(),
+        Err(e) => {
+            let status = describe(&e).status;
+            let message = match &e {
+                Error::Invalid { .. } => e.to_string(),
+                Error::Throttled { .. } => e.to_string(),
+                Error::InvalidCredentials => e.to_string(),
+                _ => describe(&e).message,
+            };
+            let page = LoginPage {
+                chrome: Chrome::anonymous(&state),
+                error: Some(message),
+                notice: None,
+                email: form.email,
+                next: safe_next(&form.next).to_owned(),
+            };
+            (status, page).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(State(state): State<AppState>, jar: CookieJar, form: CsrfForm<Empty>) -> Response {
+    if let Err(error) = state.kw.logout(&form.actor).await {
+        return PageError { error, chrome: Chrome::anonymous(&state) }.into_response();
+    }
+    (jar.add(clear_cookie()), Redirect::to("/login?signed_out=1")).into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invite.html")]
+pub struct InvitePage {
+    chrome: Chrome,
+    token: String,
+    email: String,
+    full_name: String,
+    role_label: &'static str,
+    error: Option<String>,
+    rules: Vec<String>,
+    password_rules: Vec<String>,
+}
+
+async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Response> {
+    let link_error = |error: Error| {
+        let d = describe(&error);
+        let page = MessagePage {
+            chrome: Chrome::anonymous(state),
+            heading: "This link cannot be used".into(),
+            message: d.message,
+            kind: "error",
+            back_href: "/login".into(),
+            back_label: "Go to sign in".into(),
+        };
+        (d.status, page).into_response()
+    };
+    let info = state.kw.invitation(token).await.map_err(link_error)?;
+    let rules = async {
+        let mut tx = state.kw.store.read().await?;
+        state.kw.security_policy(tx.as_mut()).await
+    }
+    .await
+    .map_err(link_error)?;
+    Ok(InvitePage {
+        chrome: Chrome::anonymous(state),
+        token: token.to_owned(),
+        email: info.user.email,
+        full_name: info.user.full_name,
+        role_label: info.user.role.label(),
+        error: None,
+        rules: Vec::new(),
+        password_rules: rules.password.describe(),
+    })
+}
+
+pub async fn invite_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match invite_view(&state, &token).await {
+        Ok(page) => page.into_response(),
+        Err(res) => res,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    password: String,
+    password_confirm: String,
+}
+
+pub async fn invite_submit(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Path(token): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let mut page = match invite_view(&state, &token).await {
+        Ok(page) => page,
+        Err(res) => return res,
+    };
+    if form.password != form.password_confirm {
+        page.error = Some("The two passwords do not match.".into());
+        return (StatusCode::BAD_REQUEST, page).into_response();
+    }
+    match state.kw.accept_invitation(&meta, &token, &Password::new(form.password)).await {
+        Ok(signed_in) => (jar.add(session_cookie(&state, &signed_in)), Redirect::to("/")).into_response(),
+        Err(e) => {
+            let d = describe(&e);
+            if let Error::PasswordPolicy(rules) = &e {
+                page.rules = rules.iter().map(|r| r.message.clone()).collect();
+            }
+            page.error = Some(d.message);
+            (d.status, page).into_response()
+        }
+    }
+}

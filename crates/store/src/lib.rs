@@ -1,0 +1,140 @@
+//! Keyward's storage: the core's `Store` and `Tx` traits on sqlx's `Any` driver, one code path
+//! for SQLite (the embedded default) and PostgreSQL (scale-out), with the migrations.
+
+mod audit;
+mod convert;
+mod links;
+mod sessions;
+mod tx;
+mod users;
+
+use async_trait::async_trait;
+use keyward_core::store::{Store, Tx};
+use keyward_core::{Error, Result};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tx::SqlTx;
+
+/// The migrations, in order; append only, never edit one that has shipped.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+
+/// Which engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine of a database URL, or a clear error naming what is accepted.
+    pub fn of(url: &str) -> Result<Engine> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(Error::invalid("invalid_database_url", "The database URL must start with sqlite: or postgres://."))
+        }
+    }
+}
+
+/// A connected database with the schema applied.
+pub struct SqlStore {
+    pool: AnyPool,
+    engine: Engine,
+    /// Why: SQLite has one writer; queueing writers here makes them wait their turn instead of
+    /// failing with "database is locked".
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl SqlStore {
+    /// Connects to `url`, applies pending migrations and answers the store.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore> {
+        install_default_drivers();
+        let engine = Engine::of(url)?;
+        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(2)).acquire_timeout(Duration::from_secs(30));
+        if engine == Engine::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers work beside the writer; FULL sync makes each commit of
+                    // security data durable; the busy timeout covers other processes (the CLI).
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await.map_err(db_err)?;
+        let store = SqlStore { pool, engine, writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false)
+            })
+            .collect::<Vec<_>>();
+        let migrator = Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT };
+        migrator.run(&self.pool).await.map_err(Error::internal)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn read(&self) -> Result<Box<dyn Tx>> {
+        let conn = self.pool.acquire().await.map_err(db_err)?;
+        Ok(Box::new(SqlTx::plain(conn, self.engine)))
+    }
+
+    async fn write(&self) -> Result<Box<dyn Tx>> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.engine {
+            // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way
+            // when it upgrades from reading to writing.
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
+        }
+        .map_err(db_err)?;
+        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard)))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.pool.execute("SELECT 1").await.map(|_| ()).map_err(db_err)
+    }
+
+    fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// Maps a database error: a unique violation is a conflict the client caused; anything else is
+/// ours and goes to the log.
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return Error::conflict("already_exists", "Something with the same unique value already exists.");
+    }
+    Error::internal(e)
+}

@@ -1,0 +1,168 @@
+//! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
+//! `Tx` trait on it (each method delegates to the module that owns the table).
+
+use crate::{Engine, audit, db_err, links, sessions, users};
+use async_trait::async_trait;
+use keyward_core::Result;
+use keyward_core::model::{ApiToken, AuditEvent, AuditRecord, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
+use keyward_core::types::{SessionId, TokenId, UserId};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Transaction};
+use time::OffsetDateTime;
+use tokio::sync::OwnedMutexGuard;
+
+enum Conn {
+    Plain(PoolConnection<Any>),
+    Tx(Transaction<'static, Any>),
+}
+
+pub struct SqlTx {
+    conn: Conn,
+    engine: Engine,
+    /// Held until the transaction ends (SQLite's single writer).
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl SqlTx {
+    pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
+        SqlTx { conn: Conn::Plain(conn), engine, _writer: None }
+    }
+
+    pub fn transaction(tx: Transaction<'static, Any>, engine: Engine, writer: Option<OwnedMutexGuard<()>>) -> Self {
+        SqlTx { conn: Conn::Tx(tx), engine, _writer: writer }
+    }
+
+    fn c(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Conn::Plain(c) => c,
+            Conn::Tx(t) => t,
+        }
+    }
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> Result<()> {
+        match self.conn {
+            Conn::Plain(_) => Ok(()),
+            Conn::Tx(t) => t.commit().await.map_err(db_err),
+        }
+    }
+
+    async fn lock(&mut self, key: LockKey) -> Result<()> {
+        match self.engine {
+            // SQLite already serialises every writer.
+            Engine::Sqlite => Ok(()),
+            Engine::Postgres => {
+                let id: i64 = match key {
+                    LockKey::Admins => 0x6b77_0001,
+                };
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(id).execute(self.c()).await.map(|_| ()).map_err(db_err)
+            }
+        }
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<()> {
+        users::insert(self.c(), user).await
+    }
+    async fn update_user(&mut self, user: &User) -> Result<()> {
+        users::update(self.c(), user).await
+    }
+    async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
+        users::by_id(self.c(), id).await
+    }
+    async fn user_by_email(&mut self, email_key: &str) -> Result<Option<User>> {
+        users::by_email(self.c(), email_key).await
+    }
+    async fn count_active_admins(&mut self, now: OffsetDateTime) -> Result<i64> {
+        users::count_active_admins(self.c(), now).await
+    }
+    async fn count_admins(&mut self) -> Result<i64> {
+        users::count_admins(self.c()).await
+    }
+    async fn list_users(&mut self, filter: &UserFilter) -> Result<Vec<User>> {
+        users::list(self.c(), filter).await
+    }
+    async fn touch_user(&mut self, id: UserId, at: OffsetDateTime) -> Result<()> {
+        users::touch(self.c(), id, at).await
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> Result<()> {
+        sessions::insert(self.c(), session).await
+    }
+    async fn session_by_hash(&mut self, token_hash: &str) -> Result<Option<Session>> {
+        sessions::by_hash(self.c(), token_hash).await
+    }
+    async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> Result<()> {
+        sessions::touch(self.c(), id, at).await
+    }
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>> {
+        sessions::of_user(self.c(), user).await
+    }
+    async fn delete_session(&mut self, id: SessionId, user: UserId) -> Result<bool> {
+        sessions::delete(self.c(), id, user).await
+    }
+    async fn delete_sessions_of(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64> {
+        sessions::delete_of_user(self.c(), user, keep).await
+    }
+
+    async fn insert_api_token(&mut self, token: &ApiToken) -> Result<()> {
+        sessions::insert_token(self.c(), token).await
+    }
+    async fn api_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
+        sessions::token_by_hash(self.c(), token_hash).await
+    }
+    async fn touch_api_token(&mut self, id: TokenId, at: OffsetDateTime) -> Result<()> {
+        sessions::touch_token(self.c(), id, at).await
+    }
+    async fn api_tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>> {
+        sessions::tokens_of(self.c(), user).await
+    }
+    async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool> {
+        sessions::delete_token(self.c(), id, user).await
+    }
+    async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64> {
+        sessions::delete_tokens_of(self.c(), user).await
+    }
+
+    async fn insert_link(&mut self, link: &OneTimeLink) -> Result<()> {
+        links::insert(self.c(), link).await
+    }
+    async fn link_by_hash(&mut self, token_hash: &str) -> Result<Option<OneTimeLink>> {
+        links::by_hash(self.c(), token_hash).await
+    }
+    async fn use_link(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool> {
+        links::mark_used(self.c(), id, at).await
+    }
+
+    async fn insert_login_attempt(&mut self, attempt: &LoginAttempt) -> Result<()> {
+        audit::insert_attempt(self.c(), attempt).await
+    }
+    async fn login_attempts_of(&mut self, user: UserId, limit: i64) -> Result<Vec<LoginAttempt>> {
+        audit::attempts_of(self.c(), user, limit).await
+    }
+    async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>> {
+        links::throttle(self.c(), key).await
+    }
+    async fn put_throttle(&mut self, throttle: &Throttle) -> Result<()> {
+        links::put_throttle(self.c(), throttle).await
+    }
+    async fn clear_throttle(&mut self, key: &str) -> Result<()> {
+        links::clear_throttle(self.c(), key).await
+    }
+
+    async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()> {
+        audit::insert(self.c(), event).await
+    }
+    async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        audit::list(self.c(), filter).await
+    }
+
+    async fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        links::setting(self.c(), key).await
+    }
+    async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
+        links::put_setting(self.c(), key, value, at).await
+    }
+}

@@ -1,0 +1,141 @@
+//! The `users` table.
+
+use crate::convert::{get, get_bool, get_opt_time, get_time, get_uuid, ms, opt_ms};
+use crate::db_err;
+use keyward_core::Result;
+use keyward_core::model::User;
+use keyward_core::store::UserFilter;
+use keyward_core::types::{Role, UserId, UserStatus};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+fn from_row(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: UserId(get_uuid(row, "id")?),
+        email: get(row, "email")?,
+        full_name: get(row, "full_name")?,
+        role: Role::parse(&get::<String>(row, "role")?)?,
+        status: UserStatus::parse(&get::<String>(row, "status")?)?,
+        password_hash: get(row, "password_hash")?,
+        mfa_enabled: get_bool(row, "mfa_enabled")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+        last_active_at: get_opt_time(row, "last_active_at")?,
+        access_expires_at: get_opt_time(row, "access_expires_at")?,
+    })
+}
+
+pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, email_key, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(u.id.to_string())
+    .bind(&u.email)
+    .bind(u.email.to_lowercase())
+    .bind(&u.full_name)
+    .bind(u.role.as_str())
+    .bind(u.status.as_str())
+    .bind(&u.password_hash)
+    .bind(i64::from(u.mfa_enabled))
+    .bind(ms(u.created_at))
+    .bind(ms(u.updated_at))
+    .bind(opt_ms(u.last_active_at))
+    .bind(opt_ms(u.access_expires_at))
+    .execute(c)
+    .await
+    .map_err(|e| match db_err(e) {
+        keyward_core::Error::Conflict { .. } => keyward_core::Error::conflict("email_taken", "A user or invitation with this email already exists."),
+        other => other,
+    })?;
+    Ok(())
+}
+
+pub async fn update(c: &mut AnyConnection, u: &User) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET email = $2, email_key = $3, full_name = $4, role = $5, status = $6, password_hash = $7, \
+         mfa_enabled = $8, updated_at = $9, last_active_at = $10, access_expires_at = $11 WHERE id = $1",
+    )
+    .bind(u.id.to_string())
+    .bind(&u.email)
+    .bind(u.email.to_lowercase())
+    .bind(&u.full_name)
+    .bind(u.role.as_str())
+    .bind(u.status.as_str())
+    .bind(&u.password_hash)
+    .bind(i64::from(u.mfa_enabled))
+    .bind(ms(u.updated_at))
+    .bind(opt_ms(u.last_active_at))
+    .bind(opt_ms(u.access_expires_at))
+    .execute(c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn by_id(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_email(c: &mut AnyConnection, key: &str) -> Result<Option<User>> {
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at FROM users WHERE email_key = $1")
+        .bind(key)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn count_active_admins(c: &mut AnyConnection, now: OffsetDateTime) -> Result<i64> {
+    let row: (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin' AND status = 'active' AND (access_expires_at IS NULL OR access_expires_at > $1)",
+    )
+    .bind(ms(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)?;
+    Ok(row.0)
+}
+
+pub async fn count_admins(c: &mut AnyConnection) -> Result<i64> {
+    let row: (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin'").fetch_one(c).await.map_err(db_err)?;
+    Ok(row.0)
+}
+
+pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
+    let pattern = f.q.as_ref().map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+    let rows = sqlx::query(
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at \
+         FROM users \
+         WHERE ($1 IS NULL OR email_key LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\') \
+           AND ($2 IS NULL OR role = $2) \
+           AND ($3 IS NULL OR status = $3) \
+           AND ($4 IS NULL OR email_key > $4) \
+         ORDER BY email_key LIMIT $5",
+    )
+    .bind(pattern)
+    .bind(f.role.map(|r| r.as_str()))
+    .bind(f.status.map(|s| s.as_str()))
+    .bind(f.after.clone())
+    .bind(f.limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn touch(c: &mut AnyConnection, id: UserId, at: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(id.to_string()).bind(ms(at)).execute(c).await.map_err(db_err)?;
+    Ok(())
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
