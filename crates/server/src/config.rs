@@ -97,7 +97,7 @@ impl Config {
             fig = fig.merge(Toml::file_exact(path));
         }
         // KEYWARD_CONFIG names the file; KEYWARD_TEST_* belong to the test suite.
-        let env = Env::prefixed("KEYWARD_").filter(|k| k != "config" && !k.as_str().starts_with("test_"));
+        let env = Env::prefixed("KEYWARD_").filter(|k| k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_"));
         fig = fig.merge(env).merge(Serialized::defaults(flags));
         let config: Config = fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config.validate()?;

@@ -91,12 +91,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(r: JsonRejection) -> Response {
     match r {
-        JsonRejection::JsonDataError(e) => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            &format!("The request body does not have the expected fields: {}", e.body_text()),
-            None,
-        ),
+        JsonRejection::JsonDataError(e) => {
+            let cause = std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string());
+            error_response(StatusCode::BAD_REQUEST, "invalid_body", &format!("The request body is not as expected: {cause}."), None)
+        }
         JsonRejection::JsonSyntaxError(_) => {
             error_response(StatusCode::BAD_REQUEST, "malformed_json", "The request body is not valid JSON.", None)
         }
@@ -112,7 +110,7 @@ fn json_rejection(r: JsonRejection) -> Response {
         other => error_response(
             StatusCode::BAD_REQUEST,
             "invalid_body",
-            &format!("The request body could not be read: {}", other.body_text()),
+            &format!("The request body could not be read: {}.", other.body_text().trim_end_matches('.')),
             None,
         ),
     }
@@ -134,7 +132,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Err(e) => Err(error_response(
                 StatusCode::BAD_REQUEST,
                 "invalid_query",
-                &format!("The query parameters are not valid: {}", e.body_text()),
+                &format!("The query parameters are not valid: {}.", e.body_text().trim_end_matches('.')),
                 None,
             )),
         }

@@ -1,0 +1,223 @@
+//! The test harness: `spawn_app` starts a real Keyward server on a random port with a fresh
+//! database (SQLite always; PostgreSQL when `KEYWARD_TEST_DATABASE_URL` is set), and a small
+//! HTTP client that keeps cookies and the CSRF token.
+
+use keyward_core::clock::ManualClock;
+use keyward_server::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::Duration;
+
+pub const ADMIN_EMAIL: &str = "ada@example.com";
+pub const ADMIN_PASSWORD: &str = "Correct-Horse-7-Battery";
+
+/// The database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named test function once per engine: `mod sqlite { fn name() }` and
+/// `mod postgres { fn name() }`.
+#[macro_export]
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name($crate::Engine::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name($crate::Engine::Postgres).await } )*
+        }
+    };
+}
+
+/// The PostgreSQL server for tests (`KEYWARD_TEST_DATABASE_URL`), or `None` after saying why
+/// the test is skipped. Under CI (`CI=true`) a missing database is a failure, not a skip.
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("KEYWARD_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty());
+    if url.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but KEYWARD_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped under CI");
+        }
+        eprintln!("skipped: set KEYWARD_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run this test on PostgreSQL");
+    }
+    url
+}
+
+/// A running server and what a test needs to reach it.
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub kw: keyward_core::Keyward,
+    pub data_dir: std::path::PathBuf,
+    _pg: Option<PgDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Starts a server on `engine`, or answers `None` (after saying why) when PostgreSQL is not
+/// configured outside CI. Under CI a missing database is a failure.
+pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    let data_dir = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
+    let (database_url, pg) = match engine {
+        Engine::Sqlite => (None, None),
+        Engine::Postgres => {
+            let admin_url = postgres_admin_url()?;
+            let db = PgDatabase::create(&admin_url).await;
+            (Some(db.url.clone()), Some(db))
+        }
+    };
+    let config = Config { data_dir: data_dir.clone(), listen: "127.0.0.1:0".into(), database_url, ..Config::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
+    let addr = listener.local_addr().expect("local address");
+    let config = Config { public_url: Some(format!("http://{addr}")), ..config };
+    let clock = Arc::new(ManualClock::default());
+    let app = keyward_server::open(config, clock.clone()).await.expect("open the app");
+    let kw = app.kw.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Some(TestApp { base: format!("http://{addr}"), clock, kw, data_dir, _pg: pg, shutdown: Some(tx) })
+}
+
+impl TestApp {
+    /// Creates the first admin, as `keyward init --password-stdin` does.
+    pub async fn init_admin(&self) {
+        let pw = keyward_core::password::Password::new(ADMIN_PASSWORD);
+        self.kw.init_admin(ADMIN_EMAIL, "Ada Lovelace", Some(&pw)).await.expect("init admin");
+    }
+
+    /// A new client with its own cookie jar.
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            base: self.base.clone(),
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    /// A client signed in as the first admin (created if needed).
+    pub async fn admin(&self) -> Client {
+        if !self.kw.admin_exists().await.expect("admin exists") {
+            self.init_admin().await;
+        }
+        let mut c = self.client();
+        let (status, body) = c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        c
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// An HTTP client for one person: cookies, and the CSRF token of its session.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    pub async fn login(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+        let (status, body) =
+            self.send(reqwest::Method::POST, "/api/v1/auth/login", Some(json!({ "email": email, "password": password }))).await;
+        if status == StatusCode::OK {
+            self.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        }
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Sends a request with the session's CSRF token (or bearer token) and answers the status
+    /// and JSON body (`null` when empty).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(csrf) = &self.csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, value)
+    }
+}
+
+/// A fresh PostgreSQL database for one test, dropped afterwards.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// The URL of the new database.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh database on the server of `admin_url`.
+    pub async fn create(admin_url: &str) -> PgDatabase {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let name = format!("kw_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::AnyConnection::connect(admin_url).await.expect("connect to KEYWARD_TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+        PgDatabase { admin_url: admin_url.to_owned(), url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; the cleanup gets a small runtime of its own.
+        let _ = std::thread::spawn(move || {
+            use sqlx::Connection;
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
