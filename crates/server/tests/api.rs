@@ -4,6 +4,7 @@
 mod common;
 
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Engine, spawn_app};
+use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
@@ -45,7 +46,9 @@ async fn bad_input_gets_clear_4xx_errors(engine: Engine) {
     app.init_admin().await;
     use reqwest::Method;
     let login = "/api/v1/auth/login";
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    // (what, content type, body, expected status, expected code)
+    type Case = (&'static str, Option<&'static str>, Vec<u8>, StatusCode, &'static str);
+    let cases: Vec<Case> = vec![
         ("malformed", Some("application/json"), b"{\"email\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
         (
             "unknown field",

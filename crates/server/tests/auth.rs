@@ -3,6 +3,7 @@
 mod common;
 
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Engine, spawn_app};
+use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::json;
 use time::Duration;
