@@ -164,3 +164,76 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitationRequest {
+    pub email: String,
+    pub full_name: String,
+    /// `admin`, `developer`, `data_scientist` or `viewer`.
+    pub role: String,
+    /// Email the link to the person (default true); when false the answer carries `accept_url`.
+    pub send_email: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendInvitationRequest {
+    pub send_email: Option<bool>,
+}
+
+/// An invitation as made or resent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    /// The invited user's id.
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: String,
+    pub expires_at: Option<String>,
+    /// Present only when no email was sent (or sending failed): hand it over yourself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_sent: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<String>,
+}
+
+/// Changes to a user (admins). `access_expires_at: null` removes the end date.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub role: Option<String>,
+    pub full_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub access_expires_at: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from a field left out (None).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    pub status: String,
+}

@@ -20,6 +20,11 @@ impl AuditEvent {
         Self::new(ActorKind::Anonymous, user, meta, action, at)
     }
 
+    /// An event caused by Keyward itself (a background job).
+    pub fn system(action: &str, at: OffsetDateTime) -> Self {
+        Self::new(ActorKind::System, None, &RequestMeta::default(), action, at)
+    }
+
     /// An event caused by the operator's command line.
     pub fn cli(action: &str, at: OffsetDateTime) -> Self {
         Self::new(ActorKind::Cli, None, &RequestMeta::default(), action, at)

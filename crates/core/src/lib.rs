@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod mail;
 pub mod model;
 pub mod password;
 pub mod policy;
@@ -29,6 +30,8 @@ pub struct CoreSettings {
     pub public_url: String,
     /// The platform's name in messages and pages.
     pub platform_name: String,
+    /// How long an invitation link lives.
+    pub invitation_ttl: time::Duration,
 }
 
 /// The core: every service function is a method on it, taking the acting principal first.
@@ -38,6 +41,7 @@ pub struct Keyward {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub hasher: PasswordHasher,
+    pub mailer: Arc<dyn mail::Mailer>,
     pub settings: CoreSettings,
 }
 

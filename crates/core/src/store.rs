@@ -3,7 +3,7 @@
 //! transaction that holds the change and its audit event together.
 
 use crate::error::Result;
-use crate::model::{ApiToken, AuditEvent, AuditRecord, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use crate::model::{ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, OneTimeLink, Session, Throttle, User};
 use crate::types::{Role, SessionId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -67,7 +67,12 @@ pub trait Tx: Send {
     async fn update_user(&mut self, user: &User) -> Result<()>;
     async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>>;
     async fn user_by_email(&mut self, email_key: &str) -> Result<Option<User>>;
-    async fn count_active_admins(&mut self, now: OffsetDateTime) -> Result<i64>;
+    /// Active admins without an access end date, leaving out `except`.
+    async fn count_lasting_admins(&mut self, except: Option<UserId>) -> Result<i64>;
+    /// Deletes a user that never became active (a revoked invitation); false when none.
+    async fn delete_invited_user(&mut self, id: UserId) -> Result<bool>;
+    /// Active users whose access end date has passed.
+    async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>>;
     async fn count_admins(&mut self) -> Result<i64>;
     async fn list_users(&mut self, filter: &UserFilter) -> Result<Vec<User>>;
     async fn touch_user(&mut self, id: UserId, at: OffsetDateTime) -> Result<()>;
@@ -95,6 +100,10 @@ pub trait Tx: Send {
     async fn link_by_hash(&mut self, token_hash: &str) -> Result<Option<OneTimeLink>>;
     /// Marks the link used; false when it was used already (a race lost).
     async fn use_link(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool>;
+    /// The newest link of `purpose` for `user`.
+    async fn latest_link(&mut self, user: UserId, purpose: LinkPurpose) -> Result<Option<OneTimeLink>>;
+    /// Deletes the unused links of `purpose` for `user` (a resend kills the old link).
+    async fn delete_unused_links(&mut self, user: UserId, purpose: LinkPurpose) -> Result<u64>;
 
     // sign-in attempts and throttles
     async fn insert_login_attempt(&mut self, attempt: &LoginAttempt) -> Result<()>;

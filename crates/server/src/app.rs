@@ -48,7 +48,12 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         clock,
         random: Arc::new(OsRandom),
         hasher: PasswordHasher::new(parallelism)?,
-        settings: CoreSettings { public_url: config.public_url(), platform_name: config.platform_name.clone() },
+        mailer: crate::mailer::from_config(&config)?,
+        settings: CoreSettings {
+            public_url: config.public_url(),
+            platform_name: config.platform_name.clone(),
+            invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
+        },
     };
     Ok(App { kw, config: Arc::new(config), store })
 }
@@ -112,9 +117,25 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
+        let jobs = tokio::spawn(run_jobs(self.kw.clone(), std::time::Duration::from_secs(self.config.jobs_interval_seconds)));
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
+        jobs.abort();
         self.store.close().await;
         Ok(())
+    }
+}
+
+/// Background jobs, every `every`: access end dates.
+async fn run_jobs(kw: Keyward, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match kw.expire_access().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(users = n, "deactivated users past their access end date"),
+            Err(e) => tracing::warn!(error = %e, "access expiry job failed; will retry"),
+        }
     }
 }
 

@@ -16,6 +16,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587 by default).
+    Starttls,
+    /// TLS from the start (port 465 by default).
+    Tls,
+    /// No encryption: only for a relay on this machine or a trusted network (port 25).
+    None,
+}
+
 /// Everything Keyward reads at start-up.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +49,16 @@ pub struct Config {
     pub log_level: String,
     /// How often background jobs run.
     pub jobs_interval_seconds: u64,
+    /// How long an invitation link lives.
+    pub invitation_ttl_days: u32,
+    /// The SMTP server; without it, email goes to the outbox in the data directory.
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// The sender, such as `Acme Platform <noreply@acme.example>`.
+    pub smtp_from: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +74,13 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             jobs_interval_seconds: 60,
+            invitation_ttl_days: 7,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: None,
         }
     }
 }
@@ -70,6 +99,13 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("jobs_interval_seconds", &self.jobs_interval_seconds)
+            .field("invitation_ttl_days", &self.invitation_ttl_days)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }
@@ -122,6 +158,12 @@ impl Config {
         if self.database_max_connections == 0 {
             anyhow::bail!("invalid configuration: database_max_connections must be at least 1");
         }
+        if !(1..=90).contains(&self.invitation_ttl_days) {
+            anyhow::bail!("invalid configuration: invitation_ttl_days must be between 1 and 90");
+        }
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            anyhow::bail!("invalid configuration: smtp_username and smtp_password go together");
+        }
         if self.jobs_interval_seconds == 0 {
             anyhow::bail!("invalid configuration: jobs_interval_seconds must be at least 1");
         }
@@ -166,6 +208,20 @@ impl Config {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
     }
 
+    /// The SMTP port in force: the configured one, or the usual one for the security mode.
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.smtp_security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        })
+    }
+
+    /// The sender of every message.
+    pub fn mail_from(&self) -> String {
+        self.smtp_from.clone().unwrap_or_else(|| format!("{} <noreply@localhost>", self.platform_name.replace(['<', '>', '"'], "")))
+    }
+
     pub fn cookie_secure(&self) -> bool {
         self.cookie_secure.unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
@@ -197,6 +253,8 @@ mod tests {
         let c = Config { database_url: Some("postgres://kw:s3cret@db.example:5432/kw".into()), ..Config::default() };
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
+        let c = Config { smtp_username: Some("u".into()), smtp_password: Some("hunter2".into()), ..Config::default() };
+        assert!(!format!("{c:?}").contains("hunter2"));
         assert!(shown.contains("postgres at db.example:5432/kw"));
     }
 

@@ -40,7 +40,7 @@ pub fn describe(e: &Error) -> Described {
         Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials".to_owned(), None),
         Error::CsrfMismatch => (StatusCode::FORBIDDEN, "csrf_token_invalid".to_owned(), None),
         Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden".to_owned(), None),
-        Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{}_not_found", what.to_lowercase()), None),
+        Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{}_not_found", what.to_lowercase().replace(' ', "_")), None),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).to_owned(), None),
         Error::Throttled { retry_after_secs } => {
             (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts".to_owned(), Some(json!({ "retry_after_seconds": retry_after_secs })))

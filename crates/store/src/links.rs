@@ -61,6 +61,29 @@ pub async fn mark_used(c: &mut AnyConnection, id: uuid::Uuid, at: OffsetDateTime
     Ok(done.rows_affected() == 1)
 }
 
+pub async fn latest(c: &mut AnyConnection, user: UserId, purpose: LinkPurpose) -> Result<Option<OneTimeLink>> {
+    let row = sqlx::query(
+        "SELECT id, user_id, purpose, token_hash, created_at, expires_at, used_at, created_by FROM one_time_links \
+         WHERE user_id = $1 AND purpose = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(user.to_string())
+    .bind(purpose.as_str())
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(link_from_row).transpose()
+}
+
+pub async fn delete_unused(c: &mut AnyConnection, user: UserId, purpose: LinkPurpose) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM one_time_links WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+        .bind(user.to_string())
+        .bind(purpose.as_str())
+        .execute(c)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
 pub async fn throttle(c: &mut AnyConnection, key: &str) -> Result<Option<Throttle>> {
     let row = sqlx::query("SELECT key, failures, last_failure_at, locked_until FROM throttles WHERE key = $1")
         .bind(key)

@@ -4,7 +4,7 @@
 use crate::{Engine, audit, db_err, links, sessions, users};
 use async_trait::async_trait;
 use keyward_core::Result;
-use keyward_core::model::{ApiToken, AuditEvent, AuditRecord, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use keyward_core::model::{ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, OneTimeLink, Session, Throttle, User};
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
 use keyward_core::types::{SessionId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
@@ -75,8 +75,14 @@ impl Tx for SqlTx {
     async fn user_by_email(&mut self, email_key: &str) -> Result<Option<User>> {
         users::by_email(self.c(), email_key).await
     }
-    async fn count_active_admins(&mut self, now: OffsetDateTime) -> Result<i64> {
-        users::count_active_admins(self.c(), now).await
+    async fn count_lasting_admins(&mut self, except: Option<UserId>) -> Result<i64> {
+        users::count_lasting_admins(self.c(), except).await
+    }
+    async fn delete_invited_user(&mut self, id: UserId) -> Result<bool> {
+        users::delete_invited(self.c(), id).await
+    }
+    async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>> {
+        users::past_access_end(self.c(), now).await
     }
     async fn count_admins(&mut self) -> Result<i64> {
         users::count_admins(self.c()).await
@@ -134,6 +140,12 @@ impl Tx for SqlTx {
     }
     async fn use_link(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool> {
         links::mark_used(self.c(), id, at).await
+    }
+    async fn latest_link(&mut self, user: UserId, purpose: LinkPurpose) -> Result<Option<OneTimeLink>> {
+        links::latest(self.c(), user, purpose).await
+    }
+    async fn delete_unused_links(&mut self, user: UserId, purpose: LinkPurpose) -> Result<u64> {
+        links::delete_unused(self.c(), user, purpose).await
     }
 
     async fn insert_login_attempt(&mut self, attempt: &LoginAttempt) -> Result<()> {

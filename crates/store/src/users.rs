@@ -92,15 +92,33 @@ pub async fn by_email(c: &mut AnyConnection, key: &str) -> Result<Option<User>> 
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn count_active_admins(c: &mut AnyConnection, now: OffsetDateTime) -> Result<i64> {
+pub async fn count_lasting_admins(c: &mut AnyConnection, except: Option<UserId>) -> Result<i64> {
     let row: (i64,) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin' AND status = 'active' AND (access_expires_at IS NULL OR access_expires_at > $1)",
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin' AND status = 'active' AND access_expires_at IS NULL AND ($1 IS NULL OR id <> $1)",
     )
-    .bind(ms(now))
+    .bind(except.map(|u| u.to_string()))
     .fetch_one(c)
     .await
     .map_err(db_err)?;
     Ok(row.0)
+}
+
+pub async fn delete_invited(c: &mut AnyConnection, id: UserId) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM users WHERE id = $1 AND status = 'invited'").bind(id.to_string()).execute(c).await.map_err(db_err)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn past_access_end(c: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<User>> {
+    let rows = sqlx::query(
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at \
+         FROM users WHERE status = 'active' AND access_expires_at IS NOT NULL AND access_expires_at <= $1 ORDER BY access_expires_at LIMIT 500",
+    )
+    .bind(ms(now))
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn count_admins(c: &mut AnyConnection) -> Result<i64> {

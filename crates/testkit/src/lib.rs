@@ -2,6 +2,8 @@
 //! database (SQLite always; PostgreSQL when `KEYWARD_TEST_DATABASE_URL` is set), and a small
 //! HTTP client that keeps cookies and the CSRF token.
 
+pub mod smtp;
+
 use keyward_core::clock::ManualClock;
 use keyward_server::Config;
 use reqwest::StatusCode;
@@ -68,6 +70,11 @@ impl Drop for TestApp {
 /// Starts a server on `engine`, or answers `None` (after saying why) when PostgreSQL is not
 /// configured outside CI. Under CI a missing database is a failure.
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |_| {}).await
+}
+
+/// `spawn_app` with changes to the configuration (SMTP, say).
+pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let data_dir = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
     let (database_url, pg) = match engine {
         Engine::Sqlite => (None, None),
@@ -80,7 +87,8 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     let config = Config { data_dir: data_dir.clone(), listen: "127.0.0.1:0".into(), database_url, ..Config::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
     let addr = listener.local_addr().expect("local address");
-    let config = Config { public_url: Some(format!("http://{addr}")), ..config };
+    let mut config = Config { public_url: Some(format!("http://{addr}")), ..config };
+    configure(&mut config);
     let clock = Arc::new(ManualClock::default());
     let app = keyward_server::open(config, clock.clone()).await.expect("open the app");
     let kw = app.kw.clone();
@@ -123,9 +131,60 @@ impl TestApp {
         c
     }
 
+    /// The server's current time.
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        use keyward_core::clock::Clock;
+        self.clock.now()
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
+
+    /// Every message written to the outbox so far (no SMTP configured), oldest first, with
+    /// quoted-printable soft line breaks removed.
+    pub fn outbox(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.data_dir.join("outbox")) else { return Vec::new() };
+        let mut files: Vec<_> =
+            dir.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|s| s.replace("=\r\n", "").replace("=\n", "")).collect()
+    }
+
+    /// Waits up to five seconds for the outbox to hold `n` messages.
+    pub async fn wait_for_outbox(&self, n: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let got = self.outbox();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.outbox()
+    }
+
+    /// Invites a person as `admin` without email, accepts with `password`, and answers a
+    /// client signed in as them.
+    pub async fn user(&self, admin: &Client, email: &str, name: &str, role: &str, password: &str) -> Client {
+        let (status, body) = admin
+            .post("/api/v1/invitations", serde_json::json!({ "email": email, "full_name": name, "role": role, "send_email": false }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let token = link_token(body["accept_url"].as_str().expect("accept_url"), "invite").expect("token in accept_url");
+        let mut c = self.client();
+        let (status, body) = c.post("/api/v1/invitations/accept", serde_json::json!({ "token": token, "password": password })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c
+    }
+}
+
+/// The token of the first `/{kind}/<token>` link in `text` (kind: `invite`, `reset-password`).
+pub fn link_token(text: &str, kind: &str) -> Option<String> {
+    let marker = format!("/{kind}/");
+    let start = text.find(&marker)? + marker.len();
+    let token: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (!token.is_empty()).then_some(token)
 }
 
 /// An HTTP client for one person: cookies, and the CSRF token of its session.

@@ -4,5 +4,8 @@
 pub mod account;
 pub mod auth;
 pub mod directory;
+pub mod invitations;
+pub mod reset;
 pub mod setup;
 pub mod throttle;
+pub mod users;

@@ -137,11 +137,11 @@ impl Keyward {
 
         let mut tx = self.store.write().await?;
         if !tx.use_link(info.link.id, now).await? {
-            return Err(used());
+            return Err(used(info.link.purpose));
         }
         let mut user = tx.user_by_id(info.user.id).await?.ok_or(Error::NotFound("Invitation"))?;
         if user.status != UserStatus::Invited {
-            return Err(used());
+            return Err(used(info.link.purpose));
         }
         user.status = UserStatus::Active;
         user.password_hash = Some(hash);
@@ -159,19 +159,37 @@ impl Keyward {
     }
 }
 
-fn used() -> Error {
-    Error::conflict("invitation_used", "This link has already been used. Ask an admin for a new invitation.")
+fn used(purpose: LinkPurpose) -> Error {
+    match purpose {
+        LinkPurpose::PasswordReset => Error::conflict("reset_link_used", "This reset link has already been used. Ask for a new one."),
+        LinkPurpose::Setup | LinkPurpose::Invitation => {
+            Error::conflict("invitation_used", "This link has already been used. Ask an admin for a new invitation.")
+        }
+    }
 }
 
-/// Looks a link up by its token and checks that it is of an accepted purpose, unused and unexpired.
-async fn find_link(tx: &mut dyn Tx, token: &str, purposes: &[LinkPurpose], now: OffsetDateTime) -> Result<LinkInfo> {
-    let not_found = || Error::NotFound("Invitation");
+fn expired(purpose: LinkPurpose) -> Error {
+    match purpose {
+        LinkPurpose::PasswordReset => Error::conflict("reset_link_expired", "This reset link has expired. Ask for a new one."),
+        LinkPurpose::Setup | LinkPurpose::Invitation => {
+            Error::conflict("invitation_expired", "This link has expired. Ask an admin to send a new one.")
+        }
+    }
+}
+
+/// Looks a link up by its token and checks that it is of an accepted purpose, unused and
+/// unexpired. Unknown tokens answer 404 named after the first accepted purpose.
+pub(crate) async fn find_link(tx: &mut dyn Tx, token: &str, purposes: &[LinkPurpose], now: OffsetDateTime) -> Result<LinkInfo> {
+    let not_found = || match purposes.first() {
+        Some(LinkPurpose::PasswordReset) => Error::NotFound("Reset link"),
+        _ => Error::NotFound("Invitation"),
+    };
     let link = tx.link_by_hash(&token_hash(token)).await?.filter(|l| purposes.contains(&l.purpose)).ok_or_else(not_found)?;
     if link.used_at.is_some() {
-        return Err(used());
+        return Err(used(link.purpose));
     }
     if now >= link.expires_at {
-        return Err(Error::conflict("invitation_expired", "This link has expired. Ask an admin to send a new one."));
+        return Err(expired(link.purpose));
     }
     let user = tx.user_by_id(link.user_id).await?.ok_or_else(not_found)?;
     Ok(LinkInfo { link, user })

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
 
 pub(crate) mod auth;
+mod invitations;
 mod me;
 mod ops;
 mod users;
@@ -44,6 +45,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::accept_invitation))
+        .routes(routes!(invitations::create_invitation, invitations::list_invitations))
+        .routes(routes!(invitations::resend_invitation))
+        .routes(routes!(invitations::revoke_invitation))
+        .routes(routes!(invitations::request_reset))
+        .routes(routes!(invitations::confirm_reset))
         .routes(routes!(me::get_me, me::update_me))
         .routes(routes!(me::change_password))
         .routes(routes!(me::create_token, me::list_tokens))
@@ -51,7 +57,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::list_sessions))
         .routes(routes!(me::end_session))
         .routes(routes!(users::list_users))
-        .routes(routes!(users::get_user))
+        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::deactivate_user))
+        .routes(routes!(users::reactivate_user))
         .routes(routes!(users::user_logins))
         .routes(routes!(users::list_audit))
         .routes(routes!(ops::healthz))

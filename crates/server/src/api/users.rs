@@ -2,16 +2,17 @@
 
 use crate::api::cursor;
 use crate::error::ApiResult;
-use crate::extract::{ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use keyward_api::{AuditEvent, ErrorBody, LoginRecord, Page, User};
+use keyward_api::{AuditEvent, ErrorBody, LoginRecord, Page, UpdateUserRequest, User};
 use keyward_core::Error;
 use keyward_core::policy::Capability;
 use keyward_core::services::directory::page_size;
+use keyward_core::services::users::UserChanges;
 use keyward_core::store::{AuditFilter, UserFilter};
-use keyward_core::types::{Role, UserId, UserStatus};
+use keyward_core::types::{FullName, Role, UserId, UserStatus};
 use keyward_core::wire;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -63,6 +64,47 @@ pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path
     let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;
     let full = actor.can(Capability::ManageUsers) || user.id == actor.user.id;
     Ok(Json(wire::user(&user, full)))
+}
+
+/// Changes a user's role, name or access end date (admins). A role change acts on the user's
+/// very next request.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "last_admin")))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateUserRequest>,
+) -> ApiResult<Json<User>> {
+    let id = UserId::parse(&id)?;
+    let changes = UserChanges {
+        role: body.role.as_deref().map(Role::parse).transpose()?,
+        full_name: body.full_name.as_deref().map(FullName::parse).transpose()?,
+        access_expires_at: match body.access_expires_at {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(t)) => Some(parse_time("access_expires_at", Some(&t))?),
+        },
+    };
+    let user = state.kw.update_user(&actor, id, changes).await?;
+    Ok(Json(wire::user(&user, true)))
+}
+
+/// Deactivates a user: every session and API token ends at once; owned resources stay.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn deactivate_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
+    let user = state.kw.deactivate_user(&actor, UserId::parse(&id)?).await?;
+    Ok(Json(wire::user(&user, true)))
+}
+
+/// Reactivates a user with everything they had.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reactivate", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reactivate_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
+    let user = state.kw.reactivate_user(&actor, UserId::parse(&id)?).await?;
+    Ok(Json(wire::user(&user, true)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

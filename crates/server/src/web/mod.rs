@@ -4,6 +4,7 @@
 mod account;
 mod session;
 mod settings;
+mod users;
 
 use crate::error::describe;
 use crate::extract::{SESSION_COOKIE, check_csrf, request_meta};
@@ -37,18 +38,36 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/settings", get(|| async { Redirect::to("/settings/users") }))
-        .route("/settings/users", get(settings::users))
+        .route("/settings/users", get(users::list))
+        .route("/settings/users/invite", get(users::invite_form).post(users::invite_submit))
+        .route("/settings/users/{id}", get(users::show))
+        .route("/settings/users/{id}/role", post(users::update_role))
+        .route("/settings/users/{id}/access-end", post(users::access_end))
+        .route("/settings/users/{id}/deactivate", get(users::confirm_deactivate).post(users::deactivate))
+        .route("/settings/users/{id}/reactivate", get(users::confirm_reactivate).post(users::reactivate))
+        .route("/settings/invitations/{id}/resend", post(users::resend))
+        .route("/settings/invitations/{id}/revoke", post(users::revoke))
+        .route("/forgot-password", get(session::forgot_page).post(session::forgot_submit))
+        .route("/reset-password/{token}", get(session::reset_page).post(session::reset_submit))
         .route("/settings/teams", get(settings::teams))
         .route("/settings/security", get(settings::security))
         .route("/settings/activity", get(settings::activity))
         .route("/settings/access-reviews", get(settings::access_reviews))
         .route("/static/keyward.css", get(stylesheet))
+        .route("/static/keyward.js", get(script))
 }
 
 async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
         include_str!("../../static/keyward.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
+        include_str!("../../static/keyward.js"),
     )
 }
 

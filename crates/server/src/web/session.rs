@@ -30,13 +30,18 @@ pub struct LoginPage {
 pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    reset: Option<String>,
 }
 
 pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> LoginPage {
     LoginPage {
         chrome: Chrome::anonymous(&state),
         error: None,
-        notice: q.signed_out.map(|_| "You have signed out.".to_owned()),
+        notice: match (q.signed_out, q.reset) {
+            (Some(_), _) => Some("You have signed out.".to_owned()),
+            (_, Some(_)) => Some("Your password was changed. Sign in with the new password.".to_owned()),
+            _ => None,
+        },
         email: String::new(),
         next: safe_next(q.next.as_deref().unwrap_or("/")).to_owned(),
     }
@@ -167,6 +172,105 @@ pub async fn invite_submit(
             }
             page.error = Some(d.message);
             (d.status, page).into_response()
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage {
+    chrome: Chrome,
+    sent: bool,
+    error: Option<String>,
+}
+
+pub async fn forgot_page(State(state): State<AppState>) -> ForgotPage {
+    ForgotPage { chrome: Chrome::anonymous(&state), sent: false, error: None }
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+pub async fn forgot_submit(State(state): State<AppState>, Meta(meta): Meta, Form(form): Form<ForgotForm>) -> Response {
+    match state.kw.request_password_reset(&meta, &form.email).await {
+        Ok(()) => ForgotPage { chrome: Chrome::anonymous(&state), sent: true, error: None }.into_response(),
+        Err(e) => (describe(&e).status, ForgotPage { chrome: Chrome::anonymous(&state), sent: false, error: Some(describe(&e).message) })
+            .into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    chrome: Chrome,
+    token: String,
+    email: String,
+    error: Option<String>,
+    rules: Vec<String>,
+    password_rules: Vec<String>,
+}
+
+async fn reset_view(state: &AppState, token: &str) -> Result<ResetPage, Response> {
+    let link_error = |error: Error| {
+        let d = describe(&error);
+        let page = MessagePage {
+            chrome: Chrome::anonymous(state),
+            heading: "This link cannot be used".into(),
+            message: d.message,
+            kind: "error",
+            back_href: "/forgot-password".into(),
+            back_label: "Ask for a new link".into(),
+        };
+        (d.status, page).into_response()
+    };
+    let info = state.kw.reset_link(token).await.map_err(link_error)?;
+    let policy = async {
+        let mut tx = state.kw.store.read().await?;
+        state.kw.security_policy(tx.as_mut()).await
+    }
+    .await
+    .map_err(link_error)?;
+    Ok(ResetPage {
+        chrome: Chrome::anonymous(state),
+        token: token.to_owned(),
+        email: info.user.email,
+        error: None,
+        rules: Vec::new(),
+        password_rules: policy.password.describe(),
+    })
+}
+
+pub async fn reset_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match reset_view(&state, &token).await {
+        Ok(page) => page.into_response(),
+        Err(res) => res,
+    }
+}
+
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let mut page = match reset_view(&state, &token).await {
+        Ok(page) => page,
+        Err(res) => return res,
+    };
+    if form.password != form.password_confirm {
+        page.error = Some("The two passwords do not match.".into());
+        return (StatusCode::BAD_REQUEST, page).into_response();
+    }
+    match state.kw.confirm_password_reset(&meta, &token, &Password::new(form.password)).await {
+        Ok(()) => Redirect::to("/login?reset=1").into_response(),
+        Err(e) => {
+            if let Error::PasswordPolicy(rules) = &e {
+                page.rules = rules.iter().map(|r| r.message.clone()).collect();
+            }
+            page.error = Some(describe(&e).message);
+            (describe(&e).status, page).into_response()
         }
     }
 }

@@ -7,75 +7,13 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use keyward_core::Actor;
 use keyward_core::policy::Capability;
-use keyward_core::store::{AuditFilter, UserFilter};
+use keyward_core::store::AuditFilter;
 use serde::Deserialize;
 
-const PAGE: i64 = 50;
+pub(super) const PAGE: i64 = 50;
 
-fn chrome(state: &AppState, actor: &Actor, page: &'static str) -> Chrome {
+pub(super) fn chrome(state: &AppState, actor: &Actor, page: &'static str) -> Chrome {
     Chrome::for_actor(state, actor, "settings", page)
-}
-
-pub struct UserRow {
-    full_name: String,
-    email: String,
-    role: &'static str,
-    status: &'static str,
-    last_active: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "settings_users.html")]
-pub struct UsersPage {
-    chrome: Chrome,
-    q: String,
-    full: bool,
-    users: Vec<UserRow>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct UsersQuery {
-    #[serde(default)]
-    q: String,
-    cursor: Option<String>,
-}
-
-pub async fn users(
-    State(state): State<AppState>,
-    PageActor(actor): PageActor,
-    Query(q): Query<UsersQuery>,
-) -> Result<UsersPage, PageError> {
-    let filter = UserFilter {
-        q: Some(q.q.trim().to_owned()).filter(|s| !s.is_empty()),
-        after: q.cursor.filter(|c| !c.is_empty()),
-        limit: PAGE + 1,
-        ..UserFilter::default()
-    };
-    let mut list =
-        state.kw.list_users(&actor, filter).await.map_err(|error| PageError { error, chrome: chrome(&state, &actor, "users") })?;
-    let next_cursor = if list.len() as i64 > PAGE {
-        list.truncate(PAGE as usize);
-        list.last().map(|u| u.email.to_lowercase())
-    } else {
-        None
-    };
-    Ok(UsersPage {
-        chrome: chrome(&state, &actor, "users"),
-        q: q.q,
-        full: actor.can(Capability::ManageUsers),
-        users: list
-            .into_iter()
-            .map(|u| UserRow {
-                role: u.role.label(),
-                status: u.status.as_str(),
-                last_active: show_time(u.last_active_at),
-                full_name: u.full_name,
-                email: u.email,
-            })
-            .collect(),
-        next_cursor,
-    })
 }
 
 pub struct EventRow {

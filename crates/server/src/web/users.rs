@@ -1,0 +1,464 @@
+//! Settings → Users: the list with search and pending invitations, Invite User, the user page
+//! (role, actions, access end date, sign-in history) with its confirmations.
+
+use super::settings::{PAGE, chrome};
+use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use crate::error::describe;
+use crate::state::AppState;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use keyward_core::model::User;
+use keyward_core::policy::Capability;
+use keyward_core::services::invitations::Invited;
+use keyward_core::services::users::UserChanges;
+use keyward_core::store::UserFilter;
+use keyward_core::types::{Role, UserId, UserStatus};
+use keyward_core::{Actor, Error};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+fn roles() -> Vec<(&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
+}
+
+pub struct UserRow {
+    id: String,
+    full_name: String,
+    email: String,
+    role: &'static str,
+    status: &'static str,
+    last_active: String,
+}
+
+pub struct PendingRow {
+    id: String,
+    email: String,
+    full_name: String,
+    role: &'static str,
+    expires: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_users.html")]
+pub struct UsersPage {
+    chrome: Chrome,
+    notice: Option<String>,
+    csrf_token: String,
+    q: String,
+    role: String,
+    status: String,
+    roles: Vec<(&'static str, &'static str)>,
+    full: bool,
+    users: Vec<UserRow>,
+    pending: Vec<PendingRow>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    status: String,
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Query(q): Query<UsersQuery>) -> Result<UsersPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "users") };
+    let full = actor.can(Capability::ManageUsers);
+    let filter = UserFilter {
+        q: Some(q.q.trim().to_owned()).filter(|s| !s.is_empty()),
+        role: Some(q.role.as_str()).filter(|s| !s.is_empty()).map(Role::parse).transpose().map_err(page_err)?,
+        status: Some(q.status.as_str()).filter(|s| !s.is_empty()).map(UserStatus::parse).transpose().map_err(page_err)?,
+        after: q.cursor.filter(|c| !c.is_empty()),
+        limit: PAGE + 1,
+    };
+    let mut list = state.kw.list_users(&actor, filter).await.map_err(page_err)?;
+    let next_cursor = if list.len() as i64 > PAGE {
+        list.truncate(PAGE as usize);
+        list.last().map(|u| u.email.to_lowercase())
+    } else {
+        None
+    };
+    let pending = if full { state.kw.pending_invitations(&actor).await.map_err(page_err)? } else { Vec::new() };
+    Ok(UsersPage {
+        chrome: chrome(&state, &actor, "users"),
+        notice: match q.done.as_deref() {
+            Some("revoked") => Some("The invitation was revoked; its link no longer works.".into()),
+            Some("resent") => Some("A new invitation link was sent; the old one no longer works.".into()),
+            _ => None,
+        },
+        csrf_token: csrf_of(&actor),
+        q: q.q,
+        role: q.role,
+        status: q.status,
+        roles: roles(),
+        full,
+        users: list
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id.to_string(),
+                role: u.role.label(),
+                status: u.status.as_str(),
+                last_active: show_time(u.last_active_at),
+                full_name: u.full_name,
+                email: u.email,
+            })
+            .collect(),
+        pending: pending
+            .into_iter()
+            .map(|p| PendingRow {
+                id: p.user.id.to_string(),
+                email: p.user.email,
+                full_name: p.user.full_name,
+                role: p.user.role.label(),
+                expires: show_time(p.expires_at),
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+pub struct InvitedView {
+    email: String,
+    full_name: String,
+    expires: String,
+    link: Option<String>,
+    email_failed: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_invite.html")]
+pub struct InvitePage {
+    chrome: Chrome,
+    csrf_token: String,
+    roles: Vec<(&'static str, &'static str)>,
+    error: Option<String>,
+    email: String,
+    full_name: String,
+    role: String,
+    send_email: bool,
+    invited: Option<InvitedView>,
+}
+
+fn invite_page(state: &AppState, actor: &Actor) -> InvitePage {
+    InvitePage {
+        chrome: chrome(state, actor, "users"),
+        csrf_token: csrf_of(actor),
+        roles: roles(),
+        error: None,
+        email: String::new(),
+        full_name: String::new(),
+        role: "developer".into(),
+        send_email: true,
+        invited: None,
+    }
+}
+
+fn invited_view(i: Invited, asked_for_email: bool) -> InvitedView {
+    InvitedView {
+        email: i.user.email,
+        full_name: i.user.full_name,
+        expires: show_time(Some(i.expires_at)),
+        link: (!i.email_sent).then_some(i.link),
+        email_failed: asked_for_email && !i.email_sent,
+    }
+}
+
+pub async fn invite_form(State(state): State<AppState>, PageActor(actor): PageActor) -> Result<InvitePage, PageError> {
+    actor.require(Capability::ManageUsers).map_err(|error| PageError { error, chrome: chrome(&state, &actor, "users") })?;
+    Ok(invite_page(&state, &actor))
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    email: String,
+    full_name: String,
+    role: String,
+    #[serde(default)]
+    send_email: Option<String>,
+}
+
+pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<InviteForm>) -> Response {
+    let send = f.form.send_email.is_some();
+    match state.kw.invite(&f.actor, &f.form.email, &f.form.full_name, &f.form.role, send).await {
+        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor) }.into_response(),
+        Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "users") }.into_response(),
+        Err(e) => {
+            let page = InvitePage {
+                error: Some(describe(&e).message),
+                email: f.form.email,
+                full_name: f.form.full_name,
+                role: f.form.role,
+                send_email: send,
+                ..invite_page(&state, &f.actor)
+            };
+            (describe(&e).status, page).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    send_email: Option<String>,
+}
+
+pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<ResendForm>) -> Response {
+    let send = f.form.send_email.is_some();
+    let result = match UserId::parse(&id) {
+        Ok(id) => state.kw.resend_invitation(&f.actor, id, send).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(i) if i.email_sent => Redirect::to("/settings/users?done=resent").into_response(),
+        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor) }.into_response(),
+        Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "users") }.into_response(),
+    }
+}
+
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    let result = match UserId::parse(&id) {
+        Ok(id) => state.kw.revoke_invitation(&f.actor, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to("/settings/users?done=revoked").into_response(),
+        Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "users") }.into_response(),
+    }
+}
+
+pub struct UserView {
+    id: String,
+    full_name: String,
+    email: String,
+    status: &'static str,
+    role: &'static str,
+    role_label: &'static str,
+    mfa_enabled: bool,
+    last_active: String,
+    created: String,
+    access_ends: String,
+    access_end_input: String,
+}
+
+pub struct LoginRow {
+    at: String,
+    result: String,
+    ip: String,
+    user_agent: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_user.html")]
+pub struct UserPage {
+    chrome: Chrome,
+    csrf_token: String,
+    notice: Option<String>,
+    error: Option<String>,
+    roles: Vec<(&'static str, &'static str)>,
+    user: UserView,
+    logins: Vec<LoginRow>,
+}
+
+/// `YYYY-MM-DDTHH:MM` for a datetime-local input (UTC).
+fn input_time(t: Option<OffsetDateTime>) -> String {
+    t.map(|t| {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!("{:04}-{:02}-{:02}T{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    })
+    .unwrap_or_default()
+}
+
+async fn user_page(
+    state: &AppState,
+    actor: &Actor,
+    id: UserId,
+    notice: Option<String>,
+    error: Option<&Error>,
+) -> Result<UserPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(state, actor, "users") };
+    actor.require(Capability::ManageUsers).map_err(page_err)?;
+    let user: User = state.kw.get_user(actor, id).await.map_err(page_err)?;
+    let logins = state.kw.login_history(actor, id, 20).await.map_err(page_err)?;
+    Ok(UserPage {
+        chrome: chrome(state, actor, "users"),
+        csrf_token: csrf_of(actor),
+        notice,
+        error: error.map(|e| describe(e).message),
+        roles: roles(),
+        user: UserView {
+            id: user.id.to_string(),
+            status: user.status.as_str(),
+            role: user.role.as_str(),
+            role_label: user.role.label(),
+            mfa_enabled: user.mfa_enabled,
+            last_active: show_time(user.last_active_at),
+            created: show_time(Some(user.created_at)),
+            access_ends: user.access_expires_at.map_or_else(|| "No end date".into(), |t| show_time(Some(t))),
+            access_end_input: input_time(user.access_expires_at),
+            full_name: user.full_name,
+            email: user.email,
+        },
+        logins: logins
+            .into_iter()
+            .map(|l| LoginRow {
+                at: show_time(Some(l.at)),
+                result: if l.success { "Signed in".into() } else { format!("Failed ({})", l.reason.replace('_', " ")) },
+                ip: l.ip.unwrap_or_default(),
+                user_agent: l.user_agent.unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<UserPage, PageError> {
+    let id = UserId::parse(&id).map_err(|error| PageError { error, chrome: chrome(&state, &actor, "users") })?;
+    let notice = match q.done.as_deref() {
+        Some("role") => Some("The role was updated. It applies from the user's next request.".to_owned()),
+        Some("deactivated") => Some("The user was deactivated: every session and API token ended.".to_owned()),
+        Some("reactivated") => Some("The user was reactivated.".to_owned()),
+        Some("access_end") => Some("The access end date was saved.".to_owned()),
+        _ => None,
+    };
+    user_page(&state, &actor, id, notice, None).await
+}
+
+/// Runs one change on a user from a form and shows the user page again, with the outcome.
+async fn act(state: &AppState, actor: &Actor, id: &str, done: &str, change: impl AsyncFnOnce(UserId) -> Result<User, Error>) -> Response {
+    let id = match UserId::parse(id) {
+        Ok(id) => id,
+        Err(error) => return PageError { error, chrome: chrome(state, actor, "users") }.into_response(),
+    };
+    match change(id).await {
+        Ok(_) => Redirect::to(&format!("/settings/users/{id}?done={done}")).into_response(),
+        Err(e) => match user_page(state, actor, id, None, Some(&e)).await {
+            Ok(page) => (describe(&e).status, page).into_response(),
+            Err(pe) => pe.into_response(),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+pub async fn update_role(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<RoleForm>) -> Response {
+    act(&state, &f.actor, &id, "role", async |id| {
+        let role = Role::parse(&f.form.role)?;
+        state.kw.update_user(&f.actor, id, UserChanges { role: Some(role), ..UserChanges::default() }).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct AccessEndForm {
+    #[serde(default)]
+    access_end: String,
+}
+
+fn parse_input_time(s: &str) -> Result<Option<OffsetDateTime>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    time::PrimitiveDateTime::parse(s, &format)
+        .map(|t| Some(t.assume_utc()))
+        .map_err(|_| Error::invalid_field("access_end", "invalid_time", "The end date must be a date and time such as 2026-12-31T17:00."))
+}
+
+pub async fn access_end(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<AccessEndForm>) -> Response {
+    act(&state, &f.actor, &id, "access_end", async |id| {
+        let end = parse_input_time(&f.form.access_end)?;
+        state.kw.update_user(&f.actor, id, UserChanges { access_expires_at: Some(end), ..UserChanges::default() }).await
+    })
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    chrome: Chrome,
+    csrf_token: String,
+    heading: String,
+    question: String,
+    action: String,
+    button: &'static str,
+    button_class: &'static str,
+    cancel: String,
+}
+
+pub async fn confirm_deactivate(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+) -> Result<ConfirmPage, PageError> {
+    confirm(&state, &actor, &id, true).await
+}
+
+pub async fn confirm_reactivate(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+) -> Result<ConfirmPage, PageError> {
+    confirm(&state, &actor, &id, false).await
+}
+
+async fn confirm(state: &AppState, actor: &Actor, id: &str, deactivate: bool) -> Result<ConfirmPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(state, actor, "users") };
+    actor.require(Capability::ManageUsers).map_err(page_err)?;
+    let user = state.kw.get_user(actor, UserId::parse(id).map_err(page_err)?).await.map_err(page_err)?;
+    let (heading, question, verb, class) = if deactivate {
+        (
+            format!("Deactivate {}?", user.full_name),
+            format!(
+                "{} loses all access immediately: every session and API token ends. Resources they own stay as they are, and you can reactivate later without data loss.",
+                user.full_name
+            ),
+            "deactivate",
+            "danger",
+        )
+    } else {
+        (
+            format!("Reactivate {}?", user.full_name),
+            format!("{} can sign in again, with everything they had.", user.full_name),
+            "reactivate",
+            "primary",
+        )
+    };
+    Ok(ConfirmPage {
+        chrome: chrome(state, actor, "users"),
+        csrf_token: csrf_of(actor),
+        heading,
+        question,
+        action: format!("/settings/users/{}/{verb}", user.id),
+        button: if deactivate { "Deactivate" } else { "Reactivate" },
+        button_class: class,
+        cancel: format!("/settings/users/{}", user.id),
+    })
+}
+
+pub async fn deactivate(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    act(&state, &f.actor, &id, "deactivated", async |id| state.kw.deactivate_user(&f.actor, id).await).await
+}
+
+pub async fn reactivate(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    act(&state, &f.actor, &id, "reactivated", async |id| state.kw.reactivate_user(&f.actor, id).await).await
+}
