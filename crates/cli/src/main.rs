@@ -33,6 +33,30 @@ enum Command {
         #[command(flatten)]
         storage: Storage,
     },
+    /// Break-glass operations on users, acting on the database directly (audited as the command line).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Remove a user's MFA (lost device) and end their sessions.
+    ResetMfa {
+        email: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Set a user's password, read from standard input; every session and API token of the user ends.
+    SetPassword {
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        storage: Storage,
+    },
 }
 
 /// Where the configuration and data are; each flag also reads `KEYWARD_*` and the TOML file.
@@ -81,6 +105,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(storage) => serve(storage.load()?).await,
         Command::Init { admin_email, full_name, password_stdin, storage } => init(storage, &admin_email, &full_name, password_stdin).await,
+        Command::Users { command: UsersCommand::ResetMfa { email, storage } } => {
+            let app = open_default(storage.load()?).await?;
+            let user = app.kw.cli_reset_mfa(&email).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "MFA removed for {}; every session ended. They set it up again at the next sign-in where the policy requires it.",
+                user.email
+            );
+            Ok(())
+        }
+        Command::Users { command: UsersCommand::SetPassword { email, password_stdin: _, storage } } => {
+            let password = read_password()?;
+            let app = open_default(storage.load()?).await?;
+            let user = app.kw.cli_set_password(&email, &password).await.map_err(policy_message)?;
+            println!("Password set for {}; every session and API token of the user ended.", user.email);
+            Ok(())
+        }
+    }
+}
+
+/// Reads a password from standard input; one trailing newline is the end of the line, not part
+/// of the password.
+fn read_password() -> anyhow::Result<Password> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+    let s = s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&s).to_owned();
+    Ok(Password::new(s))
+}
+
+/// A core error for the terminal, listing every failed password rule.
+fn policy_message(e: keyward_core::Error) -> anyhow::Error {
+    match e {
+        keyward_core::Error::PasswordPolicy(rules) => {
+            anyhow::anyhow!(
+                "the password does not meet the policy:\n{}",
+                rules.iter().map(|r| format!("  - {}", r.message)).collect::<Vec<_>>().join("\n")
+            )
+        }
+        other => anyhow::anyhow!("{other}"),
     }
 }
 
@@ -103,25 +165,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn init(storage: Storage, email: &str, full_name: &str, password_stdin: bool) -> anyhow::Result<()> {
     let config = storage.load()?;
-    let password = if password_stdin {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
-        // One trailing newline is the end of the line typed or piped, not part of the password.
-        let s = s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&s).to_owned();
-        Some(Password::new(s))
-    } else {
-        None
-    };
+    let password = if password_stdin { Some(read_password()?) } else { None };
     let app = open_default(config).await?;
-    let outcome = app.kw.init_admin(email, full_name, password.as_ref()).await.map_err(|e| match e {
-        keyward_core::Error::PasswordPolicy(rules) => {
-            anyhow::anyhow!(
-                "the password does not meet the policy:\n{}",
-                rules.iter().map(|r| format!("  - {}", r.message)).collect::<Vec<_>>().join("\n")
-            )
-        }
-        other => anyhow::anyhow!("{other}"),
-    })?;
+    let outcome = app.kw.init_admin(email, full_name, password.as_ref()).await.map_err(policy_message)?;
     match outcome.setup_link {
         Some(link) => {
             println!("Admin {} created. Open this one-time link within 24 hours to set the password:\n{link}", outcome.user.email)

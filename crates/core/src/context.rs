@@ -15,8 +15,9 @@ pub struct RequestMeta {
 /// How the actor proved who they are.
 #[derive(Debug, Clone)]
 pub enum AuthVia {
-    /// A browser or client session; state changes need its CSRF token.
-    Session { id: SessionId, csrf_token: String },
+    /// A browser or client session; state changes need its CSRF token. `mfa_pending`: the
+    /// session may only enroll in MFA (the policy's grace period is over).
+    Session { id: SessionId, csrf_token: String, mfa_pending: bool },
     /// An API token (bearer).
     Token { id: TokenId },
     /// The operator's command line, acting on the database directly.
@@ -29,6 +30,8 @@ pub struct Actor {
     pub user: User,
     pub via: AuthVia,
     pub meta: RequestMeta,
+    /// The policy requires MFA of this user by then, and they have none yet (for a banner).
+    pub mfa_deadline: Option<time::OffsetDateTime>,
 }
 
 impl Actor {
@@ -40,6 +43,11 @@ impl Actor {
     /// Whether the actor's role has `cap` (for pages deciding which controls to show).
     pub fn can(&self, cap: Capability) -> bool {
         role_can(self.user.role, cap)
+    }
+
+    /// Whether this session may only enroll in MFA.
+    pub fn mfa_pending(&self) -> bool {
+        matches!(self.via, AuthVia::Session { mfa_pending: true, .. })
     }
 
     /// The session this request came with, if any.

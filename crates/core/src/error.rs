@@ -28,6 +28,9 @@ pub enum Error {
     /// A cookie-authenticated change came without the session's CSRF token.
     #[error("This request needs the session's CSRF token in the X-CSRF-Token header.")]
     CsrfMismatch,
+    /// The session may only enroll in MFA: the policy's grace period is over.
+    #[error("Set up multi-factor authentication first: the security policy requires it for your account.")]
+    MfaSetupRequired,
     /// The caller is known but may not do this.
     #[error("You do not have permission to do this.")]
     Forbidden,
@@ -38,7 +41,7 @@ pub enum Error {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// Too many failures: try again after this many seconds.
-    #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
+    #[error("Too many failed attempts. Try again in {retry_after_secs} second(s).")]
     Throttled { retry_after_secs: u64 },
     /// A fault on our side (database, I/O); the cause goes to the log, never to the client.
     #[error("internal error")]

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod context;
+pub mod crypto;
 pub mod error;
 pub mod mail;
 pub mod model;
@@ -42,6 +43,8 @@ pub struct Keyward {
     pub random: Arc<dyn Random>,
     pub hasher: PasswordHasher,
     pub mailer: Arc<dyn mail::Mailer>,
+    /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
+    pub keys: Arc<crypto::Keyring>,
     pub settings: CoreSettings,
 }
 

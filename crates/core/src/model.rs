@@ -20,6 +20,8 @@ pub struct User {
     pub last_active_at: Option<OffsetDateTime>,
     /// After this moment the account no longer has access (offboarding).
     pub access_expires_at: Option<OffsetDateTime>,
+    /// When the role last changed (starts an MFA grace period when it changes into a required role).
+    pub role_changed_at: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -42,6 +44,8 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// A session that may only enroll in MFA (the policy's grace period is over).
+    pub mfa_pending: bool,
 }
 
 /// A bearer token for programmatic access.
@@ -96,6 +100,32 @@ pub struct OneTimeLink {
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
     pub created_by: Option<UserId>,
+}
+
+/// A user's TOTP authenticator: pending until verified and activated.
+#[derive(Debug, Clone)]
+pub struct TotpRecord {
+    pub user_id: UserId,
+    /// The secret, sealed with the server's key.
+    pub sealed_secret: String,
+    /// A correct code was entered for this secret.
+    pub verified: bool,
+    pub enabled: bool,
+    /// The last time step accepted; only later steps are accepted (no replay).
+    pub last_step: Option<i64>,
+    pub created_at: OffsetDateTime,
+    pub enabled_at: Option<OffsetDateTime>,
+}
+
+/// The step between a correct password and a correct code: a short-lived single-use token.
+#[derive(Debug, Clone)]
+pub struct MfaChallenge {
+    pub id: uuid::Uuid,
+    pub user_id: UserId,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
 }
 
 /// One recorded sign-in attempt.

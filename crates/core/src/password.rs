@@ -94,6 +94,36 @@ impl PasswordPolicy {
         if failures.is_empty() { Ok(()) } else { Err(Error::PasswordPolicy(failures)) }
     }
 
+    /// The NIST SP 800-63B-4 profile: length over composition (15+ characters, no character
+    /// class rules), with the blocklist.
+    pub fn nist() -> Self {
+        PasswordPolicy {
+            min_length: 15,
+            require_uppercase: false,
+            require_lowercase: false,
+            require_digit: false,
+            require_special: false,
+            block_common: true,
+        }
+    }
+
+    /// Checks the values a person chose: never weaker than the product's minimum (8 characters
+    /// with every class, or 15 without), and the blocklist stays on.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::invalid_field("password", "invalid_password_policy", m));
+        if !(8..=128).contains(&self.min_length) {
+            return bad("The minimum length must be 8 to 128 characters.");
+        }
+        let all_classes = self.require_uppercase && self.require_lowercase && self.require_digit && self.require_special;
+        if !all_classes && self.min_length < 15 {
+            return bad("Without every character class, the minimum length must be at least 15 (the NIST 800-63B-4 profile).");
+        }
+        if !self.block_common {
+            return bad("The blocklist of common passwords cannot be turned off.");
+        }
+        Ok(())
+    }
+
     /// The rules in words, for forms that list them.
     pub fn describe(&self) -> Vec<String> {
         let mut out = vec![format!("At least {} characters", self.min_length)];
@@ -120,7 +150,17 @@ impl PasswordPolicy {
 /// estimated (the estimate is quadratic), the password itself is never truncated.
 fn is_easy_to_guess(password: &str, user_inputs: &[&str]) -> bool {
     let head: String = password.chars().take(128).collect();
-    (zxcvbn::zxcvbn(&head, user_inputs).score() as u8) < 2
+    // Each input counts whole, word by word, and run together ("Ada Lovelace" → "adalovelace").
+    let mut inputs: Vec<String> = Vec::new();
+    for input in user_inputs {
+        let lower = input.to_lowercase();
+        let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3).collect();
+        inputs.push(words.concat());
+        inputs.extend(words.iter().map(|w| (*w).to_owned()));
+        inputs.push(lower.clone());
+    }
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    (zxcvbn::zxcvbn(&head, &refs).score() as u8) < 2
 }
 
 /// Hashes and verifies passwords with Argon2id at OWASP's parameters (19 MiB, t=2, p=1).

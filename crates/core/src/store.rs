@@ -3,7 +3,9 @@
 //! transaction that holds the change and its audit event together.
 
 use crate::error::Result;
-use crate::model::{ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use crate::model::{
+    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
+};
 use crate::types::{Role, SessionId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -94,6 +96,28 @@ pub trait Tx: Send {
     async fn api_tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>>;
     async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool>;
     async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64>;
+
+    /// Lifts the MFA-enrollment restriction of a session.
+    async fn clear_session_mfa_pending(&mut self, id: SessionId) -> Result<()>;
+
+    // MFA
+    async fn totp(&mut self, user: UserId) -> Result<Option<TotpRecord>>;
+    /// Inserts or replaces the user's authenticator.
+    async fn put_totp(&mut self, record: &TotpRecord) -> Result<()>;
+    async fn delete_totp(&mut self, user: UserId) -> Result<bool>;
+    /// Records `step` as used if it is later than the last one; false when it is not (a replay,
+    /// or a concurrent submission that won).
+    async fn advance_totp_step(&mut self, user: UserId, step: i64) -> Result<bool>;
+    /// Replaces the user's backup codes with these hashes.
+    async fn replace_backup_codes(&mut self, user: UserId, hashes: &[String], at: OffsetDateTime) -> Result<()>;
+    /// Uses the unused backup code with this hash; false when there is none.
+    async fn use_backup_code(&mut self, user: UserId, hash: &str, at: OffsetDateTime) -> Result<bool>;
+    async fn unused_backup_codes(&mut self, user: UserId) -> Result<i64>;
+    async fn delete_backup_codes(&mut self, user: UserId) -> Result<u64>;
+    async fn insert_challenge(&mut self, challenge: &MfaChallenge) -> Result<()>;
+    async fn challenge_by_hash(&mut self, token_hash: &str) -> Result<Option<MfaChallenge>>;
+    /// Marks a challenge used; false when it was used already.
+    async fn use_challenge(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool>;
 
     // one-time links
     async fn insert_link(&mut self, link: &OneTimeLink) -> Result<()>;

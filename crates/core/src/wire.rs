@@ -62,3 +62,51 @@ pub fn audit(r: &AuditRecord) -> api::AuditEvent {
         details: e.details.clone(),
     }
 }
+
+/// The security policy as the API shows it.
+pub fn policy(p: &crate::policy::SecurityPolicy) -> api::SecurityPolicy {
+    api::SecurityPolicy {
+        mfa: api::MfaPolicy {
+            mode: p.mfa.mode.as_str().to_owned(),
+            roles: p.mfa.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            grace_period_days: p.mfa.grace_period_days,
+        },
+        password: api::PasswordPolicy {
+            min_length: p.password.min_length,
+            require_uppercase: p.password.require_uppercase,
+            require_lowercase: p.password.require_lowercase,
+            require_digit: p.password.require_digit,
+            require_special: p.password.require_special,
+            block_common: p.password.block_common,
+        },
+        sessions: api::SessionPolicy {
+            idle_timeout_minutes: p.sessions.idle_timeout_minutes,
+            absolute_timeout_hours: p.sessions.absolute_timeout_hours,
+        },
+    }
+}
+
+/// The security policy from the API's shape; unknown modes and roles are refused.
+pub fn policy_from(p: api::SecurityPolicy) -> crate::Result<crate::policy::SecurityPolicy> {
+    use crate::policy::{MfaMode, MfaPolicy, SecurityPolicy, SessionPolicy};
+    Ok(SecurityPolicy {
+        mfa: MfaPolicy {
+            mode: MfaMode::parse(&p.mfa.mode)?,
+            roles: p.mfa.roles.iter().map(|r| crate::types::Role::parse(r)).collect::<crate::Result<_>>()?,
+            grace_period_days: p.mfa.grace_period_days,
+            required_since: Default::default(),
+        },
+        password: crate::password::PasswordPolicy {
+            min_length: p.password.min_length,
+            require_uppercase: p.password.require_uppercase,
+            require_lowercase: p.password.require_lowercase,
+            require_digit: p.password.require_digit,
+            require_special: p.password.require_special,
+            block_common: p.password.block_common,
+        },
+        sessions: SessionPolicy {
+            idle_timeout_minutes: p.sessions.idle_timeout_minutes,
+            absolute_timeout_hours: p.sessions.absolute_timeout_hours,
+        },
+    })
+}

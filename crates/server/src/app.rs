@@ -49,6 +49,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         random: Arc::new(OsRandom),
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
+        keys: Arc::new(crate::keys::load(&config)?),
         settings: CoreSettings {
             public_url: config.public_url(),
             platform_name: config.platform_name.clone(),

@@ -59,6 +59,9 @@ pub struct Config {
     pub smtp_password: Option<String>,
     /// The sender, such as `Acme Platform <noreply@acme.example>`.
     pub smtp_from: Option<String>,
+    /// A 32-byte base64 key that seals secrets at rest; without it, the key file in the data
+    /// directory. Nodes sharing one database need the same key.
+    pub master_key: Option<String>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             smtp_username: None,
             smtp_password: None,
             smtp_from: None,
+            master_key: None,
         }
     }
 }
@@ -106,6 +110,7 @@ impl fmt::Debug for Config {
             .field("smtp_username", &self.smtp_username)
             .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
             .field("smtp_from", &self.smtp_from)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .finish()
     }
 }

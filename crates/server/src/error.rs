@@ -40,6 +40,7 @@ pub fn describe(e: &Error) -> Described {
         Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials".to_owned(), None),
         Error::CsrfMismatch => (StatusCode::FORBIDDEN, "csrf_token_invalid".to_owned(), None),
         Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden".to_owned(), None),
+        Error::MfaSetupRequired => (StatusCode::FORBIDDEN, "mfa_setup_required".to_owned(), None),
         Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{}_not_found", what.to_lowercase().replace(' ', "_")), None),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).to_owned(), None),
         Error::Throttled { retry_after_secs } => {

@@ -34,25 +34,45 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
 }
 
 /// The signed-in caller of an API route: a bearer token or the session cookie. A cookie-borne
-/// request that changes state must carry the session's CSRF token in `X-CSRF-Token`.
+/// request that changes state must carry the session's CSRF token in `X-CSRF-Token`. A session
+/// restricted to MFA enrollment is refused (403 `mfa_setup_required`).
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let meta = request_meta(parts);
-        if let Some(token) = bearer(&parts.headers) {
-            return Ok(Caller(state.kw.authenticate_token(token, meta).await?));
-        }
-        let jar = CookieJar::from_headers(&parts.headers);
-        let cookie = jar.get(SESSION_COOKIE).ok_or(Error::Unauthenticated)?;
-        let actor = state.kw.authenticate_session(cookie.value(), meta).await?;
-        if changes_state(&parts.method) {
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-            check_csrf(&actor, sent)?;
+        let actor = authenticate(parts, state).await?;
+        if actor.mfa_pending() {
+            return Err(Error::MfaSetupRequired.into());
         }
         Ok(Caller(actor))
     }
+}
+
+/// Like `Caller`, but also accepts a session restricted to MFA enrollment: only the routes a
+/// user needs to enroll (and to sign out) take this.
+pub struct EnrollingCaller(pub Actor);
+
+impl FromRequestParts<AppState> for EnrollingCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(EnrollingCaller(authenticate(parts, state).await?))
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
+    let meta = request_meta(parts);
+    if let Some(token) = bearer(&parts.headers) {
+        return state.kw.authenticate_token(token, meta).await;
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    let cookie = jar.get(SESSION_COOKIE).ok_or(Error::Unauthenticated)?;
+    let actor = state.kw.authenticate_session(cookie.value(), meta).await?;
+    if changes_state(&parts.method) {
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        check_csrf(&actor, sent)?;
+    }
+    Ok(actor)
 }
 
 /// Refuses unless `sent` is the actor's session CSRF token (compared in constant time).

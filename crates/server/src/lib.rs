@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod keys;
 pub mod mailer;
 pub mod state;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 mod audit;
 mod convert;
 mod links;
+mod mfa;
 mod sessions;
 mod tx;
 mod users;
@@ -21,7 +22,8 @@ use tokio::sync::Mutex;
 use tx::SqlTx;
 
 /// The migrations, in order; append only, never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "foundation", include_str!("../migrations/0001_foundation.sql")), (2, "mfa", include_str!("../migrations/0002_mfa.sql"))];
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,13 +20,14 @@ fn session_from_row(row: &AnyRow) -> Result<Session> {
         expires_at: get_time(row, "expires_at")?,
         ip: get(row, "ip")?,
         user_agent: get(row, "user_agent")?,
+        mfa_pending: crate::convert::get_bool(row, "mfa_pending")?,
     })
 }
 
 pub async fn insert(c: &mut AnyConnection, s: &Session) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent, mfa_pending) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(s.id.to_string())
     .bind(s.user_id.to_string())
@@ -37,6 +38,7 @@ pub async fn insert(c: &mut AnyConnection, s: &Session) -> Result<()> {
     .bind(ms(s.expires_at))
     .bind(&s.ip)
     .bind(&s.user_agent)
+    .bind(i64::from(s.mfa_pending))
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -44,7 +46,7 @@ pub async fn insert(c: &mut AnyConnection, s: &Session) -> Result<()> {
 }
 
 pub async fn by_hash(c: &mut AnyConnection, hash: &str) -> Result<Option<Session>> {
-    let row = sqlx::query("SELECT id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE token_hash = $1")
+    let row = sqlx::query("SELECT id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent, mfa_pending FROM sessions WHERE token_hash = $1")
         .bind(hash)
         .fetch_optional(c)
         .await
@@ -62,8 +64,13 @@ pub async fn touch(c: &mut AnyConnection, id: SessionId, at: OffsetDateTime) -> 
     Ok(())
 }
 
+pub async fn clear_mfa_pending(c: &mut AnyConnection, id: SessionId) -> Result<()> {
+    sqlx::query("UPDATE sessions SET mfa_pending = 0 WHERE id = $1").bind(id.to_string()).execute(c).await.map_err(db_err)?;
+    Ok(())
+}
+
 pub async fn of_user(c: &mut AnyConnection, user: UserId) -> Result<Vec<Session>> {
-    let rows = sqlx::query("SELECT id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC")
+    let rows = sqlx::query("SELECT id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent, mfa_pending FROM sessions WHERE user_id = $1 ORDER BY created_at DESC")
         .bind(user.to_string())
         .fetch_all(c)
         .await

@@ -1,10 +1,12 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, sessions, users};
+use crate::{Engine, audit, db_err, links, mfa, sessions, users};
 use async_trait::async_trait;
 use keyward_core::Result;
-use keyward_core::model::{ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, OneTimeLink, Session, Throttle, User};
+use keyward_core::model::{
+    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
+};
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
 use keyward_core::types::{SessionId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
@@ -111,6 +113,44 @@ impl Tx for SqlTx {
     }
     async fn delete_sessions_of(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64> {
         sessions::delete_of_user(self.c(), user, keep).await
+    }
+
+    async fn clear_session_mfa_pending(&mut self, id: SessionId) -> Result<()> {
+        sessions::clear_mfa_pending(self.c(), id).await
+    }
+
+    async fn totp(&mut self, user: UserId) -> Result<Option<TotpRecord>> {
+        mfa::totp(self.c(), user).await
+    }
+    async fn put_totp(&mut self, record: &TotpRecord) -> Result<()> {
+        mfa::put_totp(self.c(), record).await
+    }
+    async fn delete_totp(&mut self, user: UserId) -> Result<bool> {
+        mfa::delete_totp(self.c(), user).await
+    }
+    async fn advance_totp_step(&mut self, user: UserId, step: i64) -> Result<bool> {
+        mfa::advance_step(self.c(), user, step).await
+    }
+    async fn replace_backup_codes(&mut self, user: UserId, hashes: &[String], at: OffsetDateTime) -> Result<()> {
+        mfa::replace_backup_codes(self.c(), user, hashes, at).await
+    }
+    async fn use_backup_code(&mut self, user: UserId, hash: &str, at: OffsetDateTime) -> Result<bool> {
+        mfa::use_backup_code(self.c(), user, hash, at).await
+    }
+    async fn unused_backup_codes(&mut self, user: UserId) -> Result<i64> {
+        mfa::unused_backup_codes(self.c(), user).await
+    }
+    async fn delete_backup_codes(&mut self, user: UserId) -> Result<u64> {
+        mfa::delete_backup_codes(self.c(), user).await
+    }
+    async fn insert_challenge(&mut self, challenge: &MfaChallenge) -> Result<()> {
+        mfa::insert_challenge(self.c(), challenge).await
+    }
+    async fn challenge_by_hash(&mut self, token_hash: &str) -> Result<Option<MfaChallenge>> {
+        mfa::challenge_by_hash(self.c(), token_hash).await
+    }
+    async fn use_challenge(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool> {
+        mfa::use_challenge(self.c(), id, at).await
     }
 
     async fn insert_api_token(&mut self, token: &ApiToken) -> Result<()> {

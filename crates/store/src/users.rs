@@ -23,13 +23,14 @@ fn from_row(row: &AnyRow) -> Result<User> {
         updated_at: get_time(row, "updated_at")?,
         last_active_at: get_opt_time(row, "last_active_at")?,
         access_expires_at: get_opt_time(row, "access_expires_at")?,
+        role_changed_at: get_opt_time(row, "role_changed_at")?,
     })
 }
 
 pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, email, email_key, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO users (id, email, email_key, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(u.id.to_string())
     .bind(&u.email)
@@ -43,6 +44,7 @@ pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
     .bind(ms(u.updated_at))
     .bind(opt_ms(u.last_active_at))
     .bind(opt_ms(u.access_expires_at))
+    .bind(opt_ms(u.role_changed_at))
     .execute(c)
     .await
     .map_err(|e| match db_err(e) {
@@ -55,7 +57,7 @@ pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
 pub async fn update(c: &mut AnyConnection, u: &User) -> Result<()> {
     sqlx::query(
         "UPDATE users SET email = $2, email_key = $3, full_name = $4, role = $5, status = $6, password_hash = $7, \
-         mfa_enabled = $8, updated_at = $9, last_active_at = $10, access_expires_at = $11 WHERE id = $1",
+         mfa_enabled = $8, updated_at = $9, last_active_at = $10, access_expires_at = $11, role_changed_at = $12 WHERE id = $1",
     )
     .bind(u.id.to_string())
     .bind(&u.email)
@@ -68,6 +70,7 @@ pub async fn update(c: &mut AnyConnection, u: &User) -> Result<()> {
     .bind(ms(u.updated_at))
     .bind(opt_ms(u.last_active_at))
     .bind(opt_ms(u.access_expires_at))
+    .bind(opt_ms(u.role_changed_at))
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -75,7 +78,7 @@ pub async fn update(c: &mut AnyConnection, u: &User) -> Result<()> {
 }
 
 pub async fn by_id(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at FROM users WHERE id = $1")
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at FROM users WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(c)
         .await
@@ -84,7 +87,7 @@ pub async fn by_id(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
 }
 
 pub async fn by_email(c: &mut AnyConnection, key: &str) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at FROM users WHERE email_key = $1")
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at FROM users WHERE email_key = $1")
         .bind(key)
         .fetch_optional(c)
         .await
@@ -111,7 +114,7 @@ pub async fn delete_invited(c: &mut AnyConnection, id: UserId) -> Result<bool> {
 
 pub async fn past_access_end(c: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<User>> {
     let rows = sqlx::query(
-        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at \
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at \
          FROM users WHERE status = 'active' AND access_expires_at IS NOT NULL AND access_expires_at <= $1 ORDER BY access_expires_at LIMIT 500",
     )
     .bind(ms(now))
@@ -130,7 +133,7 @@ pub async fn count_admins(c: &mut AnyConnection) -> Result<i64> {
 pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
     let pattern = f.q.as_ref().map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
     let rows = sqlx::query(
-        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at \
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at \
          FROM users \
          WHERE ($1 IS NULL OR email_key LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\') \
            AND ($2 IS NULL OR role = $2) \

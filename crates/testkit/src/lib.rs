@@ -148,7 +148,13 @@ impl TestApp {
         let mut files: Vec<_> =
             dir.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|s| s.replace("=\r\n", "").replace("=\n", "")).collect()
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            // A message still being written lacks the closing MIME boundary (`--boundary--`).
+            .filter(|s| s.trim_end().ends_with("--"))
+            .map(|s| s.replace("=\r\n", "").replace("=\n", ""))
+            .collect()
     }
 
     /// Waits up to five seconds for the outbox to hold `n` messages.
@@ -177,6 +183,13 @@ impl TestApp {
         c.csrf = body["csrf_token"].as_str().map(str::to_owned);
         c
     }
+}
+
+/// The TOTP code an authenticator app shows at `at` for a base32 secret.
+pub fn totp_code(secret_base32: &str, at: time::OffsetDateTime) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32).expect("base32 secret");
+    let t = totp_rs::Builder::new().with_secret(secret).build().expect("totp");
+    t.generate(at.unix_timestamp() as u64).to_string()
 }
 
 /// The token of the first `/{kind}/<token>` link in `text` (kind: `invite`, `reset-password`).

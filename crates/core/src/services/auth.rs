@@ -22,12 +22,30 @@ pub struct SignedIn {
     pub token: String,
     pub session: Session,
     pub user: User,
+    /// The policy requires MFA of this user by then, and they have none yet.
+    pub mfa_deadline: Option<OffsetDateTime>,
+}
+
+impl SignedIn {
+    /// `ok`, or `mfa_setup_required` for a session that may only enroll.
+    pub fn status(&self) -> &'static str {
+        if self.session.mfa_pending { "mfa_setup_required" } else { "ok" }
+    }
+}
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in (perhaps restricted to MFA enrollment).
+    SignedIn(Box<SignedIn>),
+    /// The user has MFA: the code step comes next, with this single-use token.
+    MfaRequired { mfa_token: String },
 }
 
 impl Keyward {
     /// Signs in with email and password. Failures say nothing about whether the email exists
     /// and take comparable time either way; they are recorded and throttled.
-    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &Password) -> Result<SignedIn> {
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &Password) -> Result<LoginOutcome> {
         let email = Email::parse(email)?;
         let key = email.key();
         let keys = ThrottleKeys::new(&key, meta.ip.as_deref());
@@ -63,16 +81,37 @@ impl Keyward {
             return Err(Error::InvalidCredentials);
         }
         let user = user.ok_or(Error::InvalidCredentials)?;
+        if user.mfa_enabled {
+            // The account's failures are cleared only when the code is right too: a known
+            // password must not reset the throttle on guessing codes.
+            let outcome = self.start_challenge(tx.as_mut(), &user, now).await?;
+            tx.insert_audit(&AuditEvent::anonymous(meta, Some(user.id), "auth.mfa_challenge", now).target("user", user.id)).await?;
+            tx.commit().await?;
+            metrics_outcome("mfa_required");
+            return Ok(outcome);
+        }
+        let deadline = self.security_policy(tx.as_mut()).await?.mfa.deadline(&user);
+        let setup_only = deadline.is_some_and(|d| now >= d);
         throttle::record_success(tx.as_mut(), &keys).await?;
-        self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, "ok", now).await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now).await?;
+        self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, if setup_only { "ok_mfa_setup_required" } else { "ok" }, now)
+            .await?;
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
         tx.commit().await?;
         metrics_outcome("ok");
-        Ok(signed_in)
+        Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
 
     /// Opens a session for `user` inside `tx` (sign-in, accepting a link).
-    pub(crate) async fn start_session(&self, tx: &mut dyn Tx, meta: &RequestMeta, user: User, now: OffsetDateTime) -> Result<SignedIn> {
+    /// `mfa_pending` restricts the session to MFA enrollment.
+    pub(crate) async fn start_session(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &RequestMeta,
+        user: User,
+        now: OffsetDateTime,
+        mfa_pending: bool,
+        mfa_deadline: Option<OffsetDateTime>,
+    ) -> Result<SignedIn> {
         let policy = self.security_policy(tx).await?;
         let token = new_token(self.random.as_ref());
         let session = Session {
@@ -85,14 +124,15 @@ impl Keyward {
             expires_at: now + Duration::hours(policy.sessions.absolute_timeout_hours.into()),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            mfa_pending,
         };
         tx.insert_session(&session).await?;
         tx.touch_user(user.id, now).await?;
-        Ok(SignedIn { token, session, user })
+        Ok(SignedIn { token, session, user, mfa_deadline })
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
+    pub(crate) async fn record_attempt(
         &self,
         tx: &mut dyn Tx,
         meta: &RequestMeta,
@@ -143,13 +183,19 @@ impl Keyward {
         if !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
+        let mfa_deadline = if user.mfa_enabled { None } else { policy.mfa.deadline(&user) };
         if now - session.last_seen_at >= TOUCH_EVERY {
             let mut tx = self.store.write().await?;
             tx.touch_session(session.id, now).await?;
             tx.touch_user(user.id, now).await?;
             tx.commit().await?;
         }
-        Ok(Actor { user, via: AuthVia::Session { id: session.id, csrf_token: session.csrf_token }, meta })
+        Ok(Actor {
+            user,
+            via: AuthVia::Session { id: session.id, csrf_token: session.csrf_token, mfa_pending: session.mfa_pending },
+            meta,
+            mfa_deadline,
+        })
     }
 
     /// The actor behind an API token, or 401.
@@ -171,7 +217,7 @@ impl Keyward {
             tx.touch_user(user.id, now).await?;
             tx.commit().await?;
         }
-        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta })
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline: None })
     }
 
     /// Ends the actor's session on the server.

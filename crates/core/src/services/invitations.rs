@@ -55,6 +55,7 @@ impl Keyward {
             updated_at: now,
             last_active_at: None,
             access_expires_at: None,
+            role_changed_at: None,
         };
         tx.insert_user(&user).await?;
         let ttl = self.settings.invitation_ttl;

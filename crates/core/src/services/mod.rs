@@ -5,6 +5,8 @@ pub mod account;
 pub mod auth;
 pub mod directory;
 pub mod invitations;
+pub mod mfa;
+pub mod policies;
 pub mod reset;
 pub mod setup;
 pub mod throttle;

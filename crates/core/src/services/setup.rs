@@ -73,6 +73,7 @@ impl Keyward {
             updated_at: now,
             last_active_at: None,
             access_expires_at: None,
+            role_changed_at: None,
         };
         tx.insert_user(&user).await?;
         tx.insert_audit(
@@ -153,7 +154,9 @@ impl Keyward {
                 .details(json!({ "purpose": info.link.purpose.as_str() })),
         )
         .await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now).await?;
+        let deadline = policy.mfa.deadline(&user);
+        let setup_only = deadline.is_some_and(|d| now >= d);
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
         tx.commit().await?;
         Ok(signed_in)
     }

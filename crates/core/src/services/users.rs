@@ -52,6 +52,7 @@ impl Keyward {
             && role != before.role
         {
             after.role = role;
+            after.role_changed_at = Some(now);
             diff.insert("role".into(), json!({ "before": before.role.as_str(), "after": role.as_str() }));
         }
         if let Some(name) = changes.full_name

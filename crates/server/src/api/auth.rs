@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and accepting set-up or invitation links.
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller, Meta, SESSION_COOKIE};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, EnrollingCaller, Meta, SESSION_COOKIE};
 use crate::state::AppState;
 use crate::telemetry::count_login;
 use axum::Json;
@@ -9,10 +9,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_api::{AcceptInvitationRequest, ErrorBody, LoginRequest, LoginResponse};
+use keyward_api::{AcceptInvitationRequest, ErrorBody, LoginRequest, LoginResponse, MfaLoginRequest};
 use keyward_core::Error;
+use keyward_core::model::rfc3339;
 use keyward_core::password::Password;
-use keyward_core::services::auth::SignedIn;
+use keyward_core::services::auth::{LoginOutcome, SignedIn};
 
 /// The session cookie for a new session.
 ///
@@ -37,7 +38,7 @@ pub fn clear_cookie() -> Cookie<'static> {
 }
 
 /// Counts the outcome of a sign-in in the metrics.
-pub fn count(result: &Result<SignedIn, Error>) {
+pub fn count<T>(result: &Result<T, Error>) {
     count_login(match result {
         Ok(_) => "ok",
         Err(Error::InvalidCredentials) => "invalid_credentials",
@@ -59,16 +60,51 @@ pub async fn login(
 ) -> ApiResult<(CookieJar, Json<LoginResponse>)> {
     let result = state.kw.login(&meta, &body.email, &Password::new(body.password)).await;
     count(&result);
-    let signed_in = result?;
-    let csrf = signed_in.session.csrf_token.clone();
-    let jar = jar.add(session_cookie(&state, &signed_in));
-    Ok((jar, Json(LoginResponse { status: "ok".into(), csrf_token: Some(csrf), mfa_token: None, mfa_deadline: None })))
+    match result? {
+        LoginOutcome::SignedIn(signed_in) => Ok(signed_in_answer(&state, jar, &signed_in)),
+        LoginOutcome::MfaRequired { mfa_token } => Ok((
+            jar,
+            Json(LoginResponse { status: "mfa_required".into(), csrf_token: None, mfa_token: Some(mfa_token), mfa_deadline: None }),
+        )),
+    }
+}
+
+/// The cookie and answer of a new session.
+fn signed_in_answer(state: &AppState, jar: CookieJar, signed_in: &SignedIn) -> (CookieJar, Json<LoginResponse>) {
+    let body = LoginResponse {
+        status: signed_in.status().into(),
+        csrf_token: Some(signed_in.session.csrf_token.clone()),
+        mfa_token: None,
+        mfa_deadline: signed_in.mfa_deadline.map(rfc3339),
+    };
+    (jar.add(session_cookie(state, signed_in)), Json(body))
+}
+
+/// Completes a sign-in with a TOTP or backup code.
+#[utoipa::path(post, path = "/api/v1/auth/login/mfa", tag = "auth", request_body = MfaLoginRequest,
+    responses((status = 200, body = LoginResponse, description = "Signed in; the session cookie is set"),
+              (status = 400, body = ErrorBody, description = "invalid_mfa_code"),
+              (status = 409, body = ErrorBody, description = "mfa_token_invalid: expired or used; sign in again"),
+              (status = 429, body = ErrorBody)))]
+pub async fn login_mfa(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<MfaLoginRequest>,
+) -> ApiResult<(CookieJar, Json<LoginResponse>)> {
+    let result = state.kw.login_mfa(&meta, &body.mfa_token, &body.code).await;
+    count(&result);
+    Ok(signed_in_answer(&state, jar, &result?))
 }
 
 /// Ends the caller's session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, Caller(actor): Caller, jar: CookieJar) -> ApiResult<(CookieJar, StatusCode)> {
+pub async fn logout(
+    State(state): State<AppState>,
+    EnrollingCaller(actor): EnrollingCaller,
+    jar: CookieJar,
+) -> ApiResult<(CookieJar, StatusCode)> {
     state.kw.logout(&actor).await?;
     Ok((jar.add(clear_cookie()), StatusCode::NO_CONTENT))
 }
@@ -84,8 +120,6 @@ pub async fn accept_invitation(
     jar: CookieJar,
     ApiJson(body): ApiJson<AcceptInvitationRequest>,
 ) -> ApiResult<(CookieJar, Json<LoginResponse>)> {
-    let signed_in = state.kw.accept_invitation(&meta, &body.token, &Password::new(body.password)).await.map_err(ApiError)?;
-    let csrf = signed_in.session.csrf_token.clone();
-    let jar = jar.add(session_cookie(&state, &signed_in));
-    Ok((jar, Json(LoginResponse { status: "ok".into(), csrf_token: Some(csrf), mfa_token: None, mfa_deadline: None })))
+    let signed_in = state.kw.accept_invitation(&meta, &body.token, &Password::new(body.password)).await?;
+    Ok(signed_in_answer(&state, jar, &signed_in))
 }

@@ -1,7 +1,7 @@
 //! The caller's own account: profile, password, API tokens, sessions.
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, Caller, EnrollingCaller};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -16,7 +16,7 @@ use keyward_core::wire;
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn get_me(Caller(actor): Caller) -> Json<User> {
+pub async fn get_me(EnrollingCaller(actor): EnrollingCaller) -> Json<User> {
     Json(wire::user(&actor.user, true))
 }
 

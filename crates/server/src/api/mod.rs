@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 mod invitations;
 mod me;
+mod mfa;
 mod ops;
 mod users;
 
@@ -23,6 +24,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "The user directory"),
         (name = "audit", description = "The audit log"),
+        (name = "policies", description = "Security policies"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -43,7 +45,15 @@ impl utoipa::Modify for Security {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
+        .routes(routes!(auth::login_mfa))
         .routes(routes!(auth::logout))
+        .routes(routes!(mfa::start_totp))
+        .routes(routes!(mfa::activate_totp))
+        .routes(routes!(mfa::mfa_status))
+        .routes(routes!(mfa::regenerate_backup_codes))
+        .routes(routes!(mfa::disable_totp))
+        .routes(routes!(mfa::reset_mfa))
+        .routes(routes!(mfa::get_policy, mfa::put_policy))
         .routes(routes!(auth::accept_invitation))
         .routes(routes!(invitations::create_invitation, invitations::list_invitations))
         .routes(routes!(invitations::resend_invitation))

@@ -1,7 +1,7 @@
 //! Account Settings: the home page, the Profile tab (name, password) and the Security tab
 //! (API tokens, sessions).
 
-use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use super::{Chrome, CsrfForm, EnrollingPageActor, PageActor, PageError, csrf_of, show_time};
 use crate::error::describe;
 use crate::state::AppState;
 use askama::Template;
@@ -59,6 +59,8 @@ fn notice_for(done: Option<&str>) -> Option<String> {
             "password" => "Your password was changed. Your other sessions were signed out and your API tokens revoked.",
             "token_revoked" => "The token was revoked.",
             "session_ended" => "The session was ended.",
+            "mfa_on" => "MFA is on. From now on, sign-in asks for a code from your app.",
+            "mfa_off" => "MFA is off.",
             _ => return None,
         }
         .to_owned(),
@@ -158,9 +160,21 @@ pub struct SecurityPage {
     error: Option<String>,
     rules: Vec<String>,
     csrf_token: String,
+    /// The session may only enroll in MFA: tokens and sessions are not shown.
+    restricted: bool,
+    mfa: MfaView,
+    new_backup_codes: Option<Vec<String>>,
     new_token: Option<String>,
     tokens: Vec<TokenRow>,
     sessions: Vec<SessionRow>,
+}
+
+pub struct MfaView {
+    enabled: bool,
+    verified: bool,
+    required: bool,
+    backup_codes_left: i64,
+    deadline: Option<String>,
 }
 
 async fn security_page(
@@ -171,8 +185,13 @@ async fn security_page(
     new_token: Option<String>,
 ) -> Result<SecurityPage, PageError> {
     let page_err = |error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") };
-    let tokens = state.kw.my_tokens(actor).await.map_err(page_err)?;
-    let sessions = state.kw.my_sessions(actor).await.map_err(page_err)?;
+    let restricted = actor.mfa_pending();
+    let (tokens, sessions) = if restricted {
+        (Vec::new(), Vec::new())
+    } else {
+        (state.kw.my_tokens(actor).await.map_err(page_err)?, state.kw.my_sessions(actor).await.map_err(page_err)?)
+    };
+    let mfa = state.kw.mfa_status(actor).await.map_err(page_err)?;
     let current = actor.session_id();
     Ok(SecurityPage {
         chrome: Chrome::for_actor(state, actor, "account", ""),
@@ -181,6 +200,15 @@ async fn security_page(
         error: error.map(|e| describe(e).message),
         rules: Vec::new(),
         csrf_token: csrf_of(actor),
+        restricted,
+        mfa: MfaView {
+            enabled: mfa.enabled,
+            verified: mfa.verified,
+            required: mfa.required,
+            backup_codes_left: mfa.backup_codes_left,
+            deadline: mfa.deadline.map(|d| show_time(Some(d))),
+        },
+        new_backup_codes: None,
         new_token,
         tokens: tokens
             .into_iter()
@@ -208,7 +236,7 @@ async fn security_page(
 
 pub async fn security(
     State(state): State<AppState>,
-    PageActor(actor): PageActor,
+    EnrollingPageActor(actor): EnrollingPageActor,
     Query(q): Query<Done>,
 ) -> Result<SecurityPage, PageError> {
     security_page(&state, &actor, notice_for(q.done.as_deref()), None, None).await
@@ -258,5 +286,104 @@ pub async fn end_session(State(state): State<AppState>, Path(id): Path<String>, 
     match result {
         Ok(()) => Redirect::to("/account/security?done=session_ended").into_response(),
         Err(e) => with_status(&e, security_page(&state, &f.actor, None, Some(&e), None).await),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "mfa_enroll.html")]
+pub struct EnrollPage {
+    chrome: Chrome,
+    tab: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    rules: Vec<String>,
+    csrf_token: String,
+    enrollment: Option<EnrollView>,
+    backup_codes: Option<Vec<String>>,
+    codes_text: String,
+}
+
+pub struct EnrollView {
+    qr_svg: String,
+    /// The key in groups of four for typing by hand.
+    grouped: String,
+}
+
+fn enroll_page(state: &AppState, actor: &Actor) -> EnrollPage {
+    EnrollPage {
+        chrome: Chrome::for_actor(state, actor, "account", ""),
+        tab: "security",
+        notice: None,
+        error: None,
+        rules: Vec::new(),
+        csrf_token: csrf_of(actor),
+        enrollment: None,
+        backup_codes: None,
+        codes_text: String::new(),
+    }
+}
+
+/// A security page showing an error, with the error's status.
+async fn security_error(state: &AppState, actor: &Actor, e: &Error) -> Response {
+    with_status(e, security_page(state, actor, None, Some(e), None).await)
+}
+
+pub async fn mfa_start(State(state): State<AppState>, f: CsrfForm<super::session::Empty, true>) -> Response {
+    match state.kw.start_totp(&f.actor).await {
+        Ok(e) => {
+            let grouped =
+                e.secret_base32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+            EnrollPage { enrollment: Some(EnrollView { qr_svg: e.qr_svg, grouped }), ..enroll_page(&state, &f.actor) }.into_response()
+        }
+        Err(e) => security_error(&state, &f.actor, &e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn mfa_verify(State(state): State<AppState>, f: CsrfForm<CodeForm, true>) -> Response {
+    match state.kw.verify_totp(&f.actor, &f.form.code).await {
+        Ok(codes) => {
+            let codes_text = format!("{} backup codes for {}\n\n{}\n", state.config.platform_name, f.actor.user.email, codes.join("\n"));
+            EnrollPage { backup_codes: Some(codes), codes_text, ..enroll_page(&state, &f.actor) }.into_response()
+        }
+        Err(e) => security_error(&state, &f.actor, &e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SavedForm {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn mfa_activate(State(state): State<AppState>, f: CsrfForm<SavedForm, true>) -> Response {
+    if f.form.saved.is_none() {
+        let e = Error::invalid_field("saved", "backup_codes_not_saved", "Confirm that you saved your backup codes, then activate MFA.");
+        return security_error(&state, &f.actor, &e).await;
+    }
+    match state.kw.activate_totp(&f.actor).await {
+        Ok(()) => Redirect::to("/account/security?done=mfa_on").into_response(),
+        Err(e) => security_error(&state, &f.actor, &e).await,
+    }
+}
+
+pub async fn mfa_backup_codes(State(state): State<AppState>, f: CsrfForm<CodeForm>) -> Response {
+    match state.kw.regenerate_backup_codes(&f.actor, &f.form.code).await {
+        Ok(codes) => match security_page(&state, &f.actor, None, None, None).await {
+            Ok(page) => SecurityPage { new_backup_codes: Some(codes), ..page }.into_response(),
+            Err(pe) => pe.into_response(),
+        },
+        Err(e) => security_error(&state, &f.actor, &e).await,
+    }
+}
+
+pub async fn mfa_disable(State(state): State<AppState>, f: CsrfForm<CodeForm>) -> Response {
+    match state.kw.disable_totp(&f.actor, &f.form.code).await {
+        Ok(()) => Redirect::to("/account/security?done=mfa_off").into_response(),
+        Err(e) => security_error(&state, &f.actor, &e).await,
     }
 }

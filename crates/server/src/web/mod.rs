@@ -28,6 +28,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
         .route("/login", get(session::login_page).post(session::login_submit))
+        .route("/login/mfa", post(session::login_mfa_submit))
+        .route("/account/mfa/start", post(account::mfa_start))
+        .route("/account/mfa/verify", post(account::mfa_verify))
+        .route("/account/mfa/activate", post(account::mfa_activate))
+        .route("/account/mfa/backup-codes", post(account::mfa_backup_codes))
+        .route("/account/mfa/disable", post(account::mfa_disable))
+        .route("/settings/users/{id}/mfa-reset", get(users::confirm_mfa_reset).post(users::mfa_reset))
         .route("/logout", post(session::logout))
         .route("/invite/{token}", get(session::invite_page).post(session::invite_submit))
         .route("/account", get(account::profile))
@@ -50,7 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/forgot-password", get(session::forgot_page).post(session::forgot_submit))
         .route("/reset-password/{token}", get(session::reset_page).post(session::reset_submit))
         .route("/settings/teams", get(settings::teams))
-        .route("/settings/security", get(settings::security))
+        .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
         .route("/settings/access-reviews", get(settings::access_reviews))
         .route("/static/keyward.css", get(stylesheet))
@@ -87,11 +94,13 @@ pub struct Chrome {
     pub section: &'static str,
     /// The current settings page.
     pub page: &'static str,
+    /// A reminder that the policy requires MFA by a date (or now).
+    pub mfa_banner: Option<String>,
 }
 
 impl Chrome {
     pub fn anonymous(state: &AppState) -> Chrome {
-        Chrome { platform_name: state.config.platform_name.clone(), me: None, section: "", page: "" }
+        Chrome { platform_name: state.config.platform_name.clone(), me: None, section: "", page: "", mfa_banner: None }
     }
 
     pub fn for_actor(state: &AppState, actor: &Actor, section: &'static str, page: &'static str) -> Chrome {
@@ -107,6 +116,13 @@ impl Chrome {
             }),
             section,
             page,
+            mfa_banner: if actor.mfa_pending() {
+                Some("The security policy requires multi-factor authentication before you can continue.".into())
+            } else {
+                actor
+                    .mfa_deadline
+                    .map(|d| format!("The security policy requires multi-factor authentication: set it up by {}.", show_time(Some(d))))
+            },
         }
     }
 }
@@ -162,23 +178,48 @@ impl IntoResponse for PageError {
     }
 }
 
-/// The signed-in user of a page; without a valid session the browser goes to the sign-in page.
+/// The signed-in user of a page; without a valid session the browser goes to the sign-in page,
+/// and a session restricted to MFA enrollment goes to enrollment.
 pub struct PageActor(pub Actor);
 
 impl FromRequestParts<AppState> for PageActor {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let login = || {
+        let actor = page_actor(parts, state).await?;
+        if actor.mfa_pending() {
+            return Err(Redirect::to("/account/security").into_response());
+        }
+        Ok(PageActor(actor))
+    }
+}
+
+/// Like `PageActor`, but also for a session restricted to MFA enrollment (the pages that enroll).
+pub struct EnrollingPageActor(pub Actor);
+
+impl FromRequestParts<AppState> for EnrollingPageActor {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(EnrollingPageActor(page_actor(parts, state).await?))
+    }
+}
+
+async fn page_actor(parts: &Parts, state: &AppState) -> Result<Actor, Response> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    // Only a page can be returned to after signing in; a form posted with an expired session
+    // starts over from the sign-in page (and a sign-out needs no sign-in at all).
+    let login = || match (&parts.method, parts.uri.path()) {
+        (&axum::http::Method::GET, _) => {
             let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
-        };
-        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(login()) };
-        match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
-            Ok(actor) => Ok(PageActor(actor)),
-            Err(Error::Unauthenticated) => Err(login()),
-            Err(e) => Err(PageError { error: e, chrome: Chrome::anonymous(state) }.into_response()),
         }
+        (_, "/logout") => Redirect::to("/login?signed_out=1").into_response(),
+        _ => Redirect::to("/login").into_response(),
+    };
+    let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(login()) };
+    match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
+        Ok(actor) => Ok(actor),
+        Err(Error::Unauthenticated) => Err(login()),
+        Err(e) => Err(PageError { error: e, chrome: Chrome::anonymous(state) }.into_response()),
     }
 }
 
@@ -188,17 +229,22 @@ struct CsrfField {
     csrf_token: String,
 }
 
-/// A form posted by a signed-in user, accepted only with the session's CSRF token.
-pub struct CsrfForm<T> {
+/// A form posted by a signed-in user, accepted only with the session's CSRF token. With
+/// `ENROLLING`, a session restricted to MFA enrollment may post it too.
+pub struct CsrfForm<T, const ENROLLING: bool = false> {
     pub actor: Actor,
     pub form: T,
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+impl<T: DeserializeOwned, const ENROLLING: bool> FromRequest<AppState> for CsrfForm<T, ENROLLING> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let PageActor(actor) = PageActor::from_request_parts(&mut parts, state).await?;
+        let actor = if ENROLLING {
+            EnrollingPageActor::from_request_parts(&mut parts, state).await?.0
+        } else {
+            PageActor::from_request_parts(&mut parts, state).await?.0
+        };
         let chrome = || Chrome::for_actor(state, &actor, "", "");
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf_token: String::new() });

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use keyward_core::Error;
 use keyward_core::password::Password;
+use keyward_core::services::auth::{LoginOutcome, SignedIn};
 use serde::Deserialize;
 
 #[derive(Template, WebTemplate)]
@@ -59,23 +60,70 @@ pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: 
     let result = state.kw.login(&meta, &form.email, &Password::new(form.password)).await;
     count(&result);
     match result {
-        Ok(signed_in) => (jar.add(session_cookie(&state, &signed_in)), Redirect::to(safe_next(&form.next))).into_response(),
+        Ok(LoginOutcome::SignedIn(signed_in)) => signed_in_redirect(&state, jar, &signed_in, &form.next),
+        Ok(LoginOutcome::MfaRequired { mfa_token }) => {
+            MfaPage { chrome: Chrome::anonymous(&state), mfa_token, next: safe_next(&form.next).to_owned(), error: None }.into_response()
+        }
         Err(e) => {
-            let status = describe(&e).status;
-            let message = match &e {
-                Error::Invalid { .. } => e.to_string(),
-                Error::Throttled { .. } => e.to_string(),
-                Error::InvalidCredentials => e.to_string(),
-                _ => describe(&e).message,
-            };
+            let d = describe(&e);
             let page = LoginPage {
                 chrome: Chrome::anonymous(&state),
-                error: Some(message),
+                error: Some(d.message),
                 notice: None,
                 email: form.email,
                 next: safe_next(&form.next).to_owned(),
             };
-            (status, page).into_response()
+            (d.status, page).into_response()
+        }
+    }
+}
+
+/// Sets the session cookie and goes on: to enrollment when that is all the session may do.
+fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
+    let to = if signed_in.session.mfa_pending { "/account/security" } else { safe_next(next) };
+    (jar.add(session_cookie(state, signed_in)), Redirect::to(to)).into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login_mfa.html")]
+pub struct MfaPage {
+    chrome: Chrome,
+    mfa_token: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    mfa_token: String,
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_mfa_submit(State(state): State<AppState>, Meta(meta): Meta, jar: CookieJar, Form(form): Form<MfaForm>) -> Response {
+    let result = state.kw.login_mfa(&meta, &form.mfa_token, &form.code).await;
+    count(&result);
+    match result {
+        Ok(signed_in) => signed_in_redirect(&state, jar, &signed_in, &form.next),
+        Err(e @ Error::Conflict { .. }) => {
+            let page = LoginPage {
+                chrome: Chrome::anonymous(&state),
+                error: Some(describe(&e).message),
+                notice: None,
+                email: String::new(),
+                next: safe_next(&form.next).to_owned(),
+            };
+            (describe(&e).status, page).into_response()
+        }
+        Err(e) => {
+            let page = MfaPage {
+                chrome: Chrome::anonymous(&state),
+                mfa_token: form.mfa_token,
+                next: safe_next(&form.next).to_owned(),
+                error: Some(describe(&e).message),
+            };
+            (describe(&e).status, page).into_response()
         }
     }
 }
@@ -83,7 +131,7 @@ pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: 
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(state): State<AppState>, jar: CookieJar, form: CsrfForm<Empty>) -> Response {
+pub async fn logout(State(state): State<AppState>, jar: CookieJar, form: CsrfForm<Empty, true>) -> Response {
     if let Err(error) = state.kw.logout(&form.actor).await {
         return PageError { error, chrome: Chrome::anonymous(&state) }.into_response();
     }
@@ -164,7 +212,7 @@ pub async fn invite_submit(
         return (StatusCode::BAD_REQUEST, page).into_response();
     }
     match state.kw.accept_invitation(&meta, &token, &Password::new(form.password)).await {
-        Ok(signed_in) => (jar.add(session_cookie(&state, &signed_in)), Redirect::to("/")).into_response(),
+        Ok(signed_in) => signed_in_redirect(&state, jar, &signed_in, "/"),
         Err(e) => {
             let d = describe(&e);
             if let Error::PasswordPolicy(rules) = &e {

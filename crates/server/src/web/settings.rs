@@ -1,14 +1,20 @@
 //! Settings pages: Users, Teams, Security Policies, Activity, Access Reviews.
 
-use super::{Chrome, PageActor, PageError, show_time};
+use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use crate::error::describe;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use keyward_core::Actor;
-use keyward_core::policy::Capability;
+use keyward_core::Error;
+use keyward_core::password::PasswordPolicy;
+use keyward_core::policy::{MfaMode, MfaPolicy, SecurityPolicy, SessionPolicy};
 use keyward_core::store::AuditFilter;
+use keyward_core::types::Role;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 pub(super) const PAGE: i64 = 50;
 
@@ -85,26 +91,116 @@ pub async fn activity(
 #[template(path = "settings_security.html")]
 pub struct SecurityPolicyPage {
     chrome: Chrome,
-    mfa_mode: String,
+    csrf_token: String,
+    notice: Option<String>,
+    error: Option<String>,
+    mfa_all: bool,
+    /// (value, label, checked)
+    roles: Vec<(&'static str, &'static str, bool)>,
     grace_days: u32,
-    password_rules: Vec<String>,
+    password: PasswordPolicy,
     idle_minutes: u32,
     absolute_hours: u32,
 }
 
-pub async fn security(State(state): State<AppState>, PageActor(actor): PageActor) -> Result<SecurityPolicyPage, PageError> {
-    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "security") };
-    actor.require(Capability::ManagePolicies).map_err(page_err)?;
-    let mut tx = state.kw.store.read().await.map_err(page_err)?;
-    let policy = state.kw.security_policy(tx.as_mut()).await.map_err(page_err)?;
-    Ok(SecurityPolicyPage {
-        chrome: chrome(&state, &actor, "security"),
-        mfa_mode: policy.mfa.mode,
+fn policy_page(
+    state: &AppState,
+    actor: &Actor,
+    policy: &SecurityPolicy,
+    notice: Option<String>,
+    error: Option<String>,
+) -> SecurityPolicyPage {
+    SecurityPolicyPage {
+        chrome: chrome(state, actor, "security"),
+        csrf_token: csrf_of(actor),
+        notice,
+        error,
+        mfa_all: policy.mfa.mode == MfaMode::All,
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.label(), policy.mfa.mode == MfaMode::Roles && policy.mfa.roles.contains(r)))
+            .collect(),
         grace_days: policy.mfa.grace_period_days,
-        password_rules: policy.password.describe(),
+        password: policy.password.clone(),
         idle_minutes: policy.sessions.idle_timeout_minutes,
         absolute_hours: policy.sessions.absolute_timeout_hours,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn security(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Query(q): Query<SavedQuery>,
+) -> Result<SecurityPolicyPage, PageError> {
+    let policy =
+        state.kw.get_security_policy(&actor).await.map_err(|error| PageError { error, chrome: chrome(&state, &actor, "security") })?;
+    let notice = q.saved.map(|_| "The policy was saved. It applies at each user's next sign-in.".to_owned());
+    Ok(policy_page(&state, &actor, &policy, notice, None))
+}
+
+/// Reads the Security Policies form: checkboxes come as `name=on` when ticked.
+fn policy_from_form(form: &HashMap<String, String>) -> Result<SecurityPolicy, Error> {
+    let on = |k: &str| form.get(k).is_some_and(|v| v == "on");
+    let number = |k: &'static str| -> Result<u32, Error> {
+        form.get(k)
+            .map(|v| v.trim())
+            .unwrap_or("")
+            .parse::<u32>()
+            .map_err(|_| Error::invalid_field(k, "invalid_number", format!("{} must be a whole number.", k.replace('_', " "))))
+    };
+    let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| on(&format!("mfa_role_{}", r.as_str()))).collect();
+    let mode = if on("mfa_all") {
+        MfaMode::All
+    } else if roles.is_empty() {
+        MfaMode::Off
+    } else {
+        MfaMode::Roles
+    };
+    let password = if form.get("preset").is_some_and(|p| p == "nist") {
+        PasswordPolicy::nist()
+    } else {
+        PasswordPolicy {
+            min_length: number("min_length")?,
+            require_uppercase: on("require_uppercase"),
+            require_lowercase: on("require_lowercase"),
+            require_digit: on("require_digit"),
+            require_special: on("require_special"),
+            block_common: true,
+        }
+    };
+    Ok(SecurityPolicy {
+        mfa: MfaPolicy {
+            mode,
+            roles: if mode == MfaMode::Roles { roles } else { Vec::new() },
+            grace_period_days: number("grace_period_days")?,
+            required_since: Default::default(),
+        },
+        password,
+        sessions: SessionPolicy {
+            idle_timeout_minutes: number("idle_timeout_minutes")?,
+            absolute_timeout_hours: number("absolute_timeout_hours")?,
+        },
     })
+}
+
+pub async fn save_security(State(state): State<AppState>, f: CsrfForm<HashMap<String, String>>) -> Response {
+    let result = match policy_from_form(&f.form) {
+        Ok(policy) => state.kw.put_security_policy(&f.actor, policy).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to("/settings/security?saved=1").into_response(),
+        Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "security") }.into_response(),
+        Err(e) => match state.kw.get_security_policy(&f.actor).await {
+            Ok(current) => (describe(&e).status, policy_page(&state, &f.actor, &current, None, Some(describe(&e).message))).into_response(),
+            Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "security") }.into_response(),
+        },
+    }
 }
 
 #[derive(Template, WebTemplate)]

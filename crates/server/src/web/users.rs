@@ -334,6 +334,7 @@ pub async fn show(
         Some("deactivated") => Some("The user was deactivated: every session and API token ended.".to_owned()),
         Some("reactivated") => Some("The user was reactivated.".to_owned()),
         Some("access_end") => Some("The access end date was saved.".to_owned()),
+        Some("mfa_reset") => Some("MFA was reset and every session of the user ended.".to_owned()),
         _ => None,
     };
     user_page(&state, &actor, id, notice, None).await
@@ -453,6 +454,33 @@ async fn confirm(state: &AppState, actor: &Actor, id: &str, deactivate: bool) ->
         button_class: class,
         cancel: format!("/settings/users/{}", user.id),
     })
+}
+
+pub async fn confirm_mfa_reset(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+) -> Result<ConfirmPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "users") };
+    actor.require(Capability::ManageUsers).map_err(page_err)?;
+    let user = state.kw.get_user(&actor, UserId::parse(&id).map_err(page_err)?).await.map_err(page_err)?;
+    Ok(ConfirmPage {
+        chrome: chrome(&state, &actor, "users"),
+        csrf_token: csrf_of(&actor),
+        heading: format!("Reset MFA for {}?", user.full_name),
+        question: format!(
+            "This removes {}'s authenticator and backup codes and signs them out everywhere. They set up MFA again at their next sign-in where the policy requires it.",
+            user.full_name
+        ),
+        action: format!("/settings/users/{}/mfa-reset", user.id),
+        button: "Reset MFA",
+        button_class: "danger",
+        cancel: format!("/settings/users/{}", user.id),
+    })
+}
+
+pub async fn mfa_reset(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {
+    act(&state, &f.actor, &id, "mfa_reset", async |id| state.kw.reset_mfa(&f.actor, id).await).await
 }
 
 pub async fn deactivate(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {

@@ -1,0 +1,140 @@
+//! Secrets at rest: AEAD (XChaCha20-Poly1305) under keys that never live in the database.
+//!
+//! A sealed value is `version ‖ key id ‖ nonce ‖ ciphertext`, base64 in a TEXT column. The key
+//! id names the key that sealed it, so keys can be rotated; the associated data binds each
+//! value to its row, so ciphertexts cannot be moved between rows.
+
+use crate::clock::Random;
+use crate::error::{Error, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+
+const VERSION: u8 = 1;
+const KEY_ID_LEN: usize = 8;
+const NONCE_LEN: usize = 24;
+
+/// One 256-bit key and its id (the first 8 bytes of its SHA-256).
+#[derive(Clone)]
+pub struct Key {
+    id: [u8; KEY_ID_LEN],
+    cipher: XChaCha20Poly1305,
+}
+
+impl Key {
+    /// A key from 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Key> {
+        let cipher = XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| Error::internal_msg("an encryption key must be 32 bytes"))?;
+        let digest = Sha256::digest(bytes);
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        Ok(Key { id, cipher })
+    }
+
+    /// A key from its base64 text (as in the key file or `KEYWARD_MASTER_KEY`).
+    pub fn from_base64(text: &str) -> Result<Key> {
+        let bytes = STANDARD.decode(text.trim()).map_err(|_| Error::internal_msg("an encryption key must be base64"))?;
+        Key::from_bytes(&bytes)
+    }
+
+    /// The key id in hex, for logs and listings (never the key).
+    pub fn id_hex(&self) -> String {
+        self.id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", self.id_hex())
+    }
+}
+
+/// The keys Keyward holds: the current one seals, any of them opens.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    keys: Vec<Key>,
+}
+
+impl Keyring {
+    /// A keyring whose first key is the current one.
+    pub fn new(keys: Vec<Key>) -> Result<Keyring> {
+        if keys.is_empty() {
+            return Err(Error::internal_msg("the keyring needs at least one key"));
+        }
+        Ok(Keyring { keys })
+    }
+
+    pub fn current(&self) -> &Key {
+        &self.keys[0]
+    }
+
+    /// Seals `plaintext`, bound to `aad` (the row it belongs to).
+    pub fn seal(&self, random: &dyn Random, plaintext: &[u8], aad: &str) -> Result<String> {
+        let key = self.current();
+        let mut nonce = [0u8; NONCE_LEN];
+        random.fill(&mut nonce);
+        let ct = key
+            .cipher
+            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: aad.as_bytes() })
+            .map_err(|_| Error::internal_msg("encryption failed"))?;
+        let mut out = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + ct.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(STANDARD.encode(out))
+    }
+
+    /// Opens a sealed value; fails if it was sealed for another row or under an unknown key.
+    pub fn open(&self, sealed: &str, aad: &str) -> Result<Vec<u8>> {
+        let raw = STANDARD.decode(sealed).map_err(|_| Error::internal_msg("sealed value is not base64"))?;
+        if raw.len() < 1 + KEY_ID_LEN + NONCE_LEN || raw[0] != VERSION {
+            return Err(Error::internal_msg("sealed value has an unknown format"));
+        }
+        let id = &raw[1..1 + KEY_ID_LEN];
+        let key =
+            self.keys.iter().find(|k| k.id == id).ok_or_else(|| Error::internal_msg("sealed under a key this server does not have"))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&raw[1 + KEY_ID_LEN..1 + KEY_ID_LEN + NONCE_LEN]);
+        key.cipher
+            .decrypt(&XNonce::from(nonce), Payload { msg: &raw[1 + KEY_ID_LEN + NONCE_LEN..], aad: aad.as_bytes() })
+            .map_err(|_| Error::internal_msg("a sealed value failed authentication"))
+    }
+
+    /// The id of the key that sealed `sealed`, if readable.
+    pub fn key_id_of(sealed: &str) -> Option<String> {
+        let raw = STANDARD.decode(sealed).ok()?;
+        raw.get(1..1 + KEY_ID_LEN).map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// A new random key, base64, for a key file.
+pub fn new_key_base64(random: &dyn Random) -> String {
+    let mut bytes = [0u8; 32];
+    random.fill(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OsRandom;
+
+    #[test]
+    fn seal_open_bind_and_rotate() {
+        let old = Key::from_base64(&new_key_base64(&OsRandom)).unwrap();
+        let ring = Keyring::new(vec![old.clone()]).unwrap();
+        let sealed = ring.seal(&OsRandom, b"JBSWY3DPEHPK3PXP", "totp:u1").unwrap();
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_eq!(ring.open(&sealed, "totp:u1").unwrap(), b"JBSWY3DPEHPK3PXP");
+        assert!(ring.open(&sealed, "totp:u2").is_err(), "bound to its row");
+        let new = Key::from_base64(&new_key_base64(&OsRandom)).unwrap();
+        let rotated = Keyring::new(vec![new.clone(), old.clone()]).unwrap();
+        assert_eq!(rotated.open(&sealed, "totp:u1").unwrap(), b"JBSWY3DPEHPK3PXP", "old keys still open");
+        let resealed = rotated.seal(&OsRandom, b"x", "a").unwrap();
+        assert_eq!(Keyring::key_id_of(&resealed).unwrap(), new.id_hex());
+        assert!(Keyring::new(vec![old]).unwrap().open(&resealed, "a").is_err(), "unknown key");
+    }
+}

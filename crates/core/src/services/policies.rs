@@ -1,0 +1,65 @@
+//! The security policy (admins): who must use MFA and with what grace period, the password
+//! rules, and session lifetimes. Changes act from each user's next sign-in.
+
+use crate::context::Actor;
+use crate::error::{Error, Result};
+use crate::model::AuditEvent;
+use crate::password::Password;
+use crate::policy::{Capability, SECURITY_POLICY_KEY, SecurityPolicy};
+use crate::{Keyward, model::User};
+use serde_json::json;
+
+impl Keyward {
+    /// The policy in force (admins).
+    pub async fn get_security_policy(&self, actor: &Actor) -> Result<SecurityPolicy> {
+        actor.require(Capability::ManagePolicies)?;
+        let mut tx = self.store.read().await?;
+        self.security_policy(tx.as_mut()).await
+    }
+
+    /// Replaces the policy (admins), after checking every value; audited with before and after.
+    pub async fn put_security_policy(&self, actor: &Actor, new: SecurityPolicy) -> Result<SecurityPolicy> {
+        actor.require(Capability::ManagePolicies)?;
+        new.password.validate()?;
+        new.sessions.validate()?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let before = self.security_policy(tx.as_mut()).await?;
+        let policy = SecurityPolicy { mfa: new.mfa.settle(&before.mfa, now)?, ..new };
+        let text = serde_json::to_string(&policy).map_err(Error::internal)?;
+        tx.put_setting(SECURITY_POLICY_KEY, &text, now).await?;
+        tx.insert_audit(
+            &AuditEvent::by(actor, "policy.update", now).target("policy", "security").details(json!({ "before": before, "after": policy })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    /// Break-glass for the operator: sets a user's password on the database directly (audited
+    /// as the command line). Every session and API token of the user ends.
+    pub async fn cli_set_password(&self, email: &str, password: &Password) -> Result<User> {
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let user = tx.user_by_email(&email.trim().to_lowercase()).await?.ok_or(Error::NotFound("User"))?;
+        let policy = self.security_policy(tx.as_mut()).await?;
+        drop(tx);
+        policy.password.check(password, &[&user.email, &user.full_name])?;
+        let hash = self.hasher.hash(password, self.salt()).await?;
+        let mut tx = self.store.write().await?;
+        let mut user = tx.user_by_id(user.id).await?.ok_or(Error::NotFound("User"))?;
+        user.password_hash = Some(hash);
+        user.updated_at = now;
+        tx.update_user(&user).await?;
+        let sessions = tx.delete_sessions_of(user.id, None).await?;
+        let tokens = tx.delete_api_tokens_of(user.id).await?;
+        tx.insert_audit(
+            &AuditEvent::cli("user.password_set", now)
+                .target("user", user.id)
+                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "via": "keyward users set-password" })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
