@@ -162,3 +162,43 @@ fn weak_passwords_and_bad_configuration_are_refused_with_reasons() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen_port"), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn break_glass_commands_reset_mfa_and_set_a_password() {
+    let dir = temp_dir();
+    assert!(init(&dir, None, Some(PASSWORD)).status.success());
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .args(storage_args(&dir, None))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["users", "set-password", EMAIL, "--password-stdin"], Some("weak\n"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uppercase"));
+    let out = run(&["users", "set-password", EMAIL, "--password-stdin"], Some("Fresh-Lantern-84!\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["users", "reset-mfa", EMAIL], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MFA removed"));
+    let out = run(&["users", "reset-mfa", "nobody@example.com"], None);
+    assert!(!out.status.success(), "an unknown user is an error");
+
+    let (_server, base) = serve(&dir, None).await;
+    assert_eq!(sign_in(&base, PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+    let (status, client) = sign_in(&base, "Fresh-Lantern-84!").await;
+    assert_eq!(status, StatusCode::OK);
+    let audit: Value = client.unwrap().get(format!("{base}/api/v1/audit?action=user.password_set")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit["items"][0]["actor_kind"], "cli", "audited as the command line");
+    let _ = std::fs::remove_dir_all(&dir);
+}
