@@ -198,7 +198,8 @@ async fn break_glass_commands_reset_mfa_and_set_a_password() {
     assert_eq!(sign_in(&base, PASSWORD).await.0, StatusCode::UNAUTHORIZED);
     let (status, client) = sign_in(&base, "Fresh-Lantern-84!").await;
     assert_eq!(status, StatusCode::OK);
-    let audit: Value = client.unwrap().get(format!("{base}/api/v1/audit?action=user.password_set")).send().await.unwrap().json().await.unwrap();
+    let audit: Value =
+        client.unwrap().get(format!("{base}/api/v1/audit?action=user.password_set")).send().await.unwrap().json().await.unwrap();
     assert_eq!(audit["items"][0]["actor_kind"], "cli", "audited as the command line");
     let _ = std::fs::remove_dir_all(&dir);
 }

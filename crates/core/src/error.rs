@@ -40,6 +40,9 @@ pub enum Error {
     /// The change conflicts with the current state (duplicate, last admin, used link, …).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A change would take a team past one of its quotas.
+    #[error("This would exceed the team's {quota} quota: {used} in use, {requested} more requested, limit {limit}.")]
+    QuotaExceeded { quota: &'static str, used: i64, requested: i64, limit: i64 },
     /// Too many failures: try again after this many seconds.
     #[error("Too many failed attempts. Try again in {retry_after_secs} second(s).")]
     Throttled { retry_after_secs: u64 },

@@ -1,6 +1,7 @@
 //! Keyward's core: domain types, the policy of who may do what, the service functions every
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
+pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod context;

@@ -201,3 +201,82 @@ pub struct AuditRecord {
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
+
+/// Limits on what a team's resources may use together; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quotas {
+    pub max_cpu_millis: Option<i64>,
+    pub max_memory_mib: Option<i64>,
+    pub max_storage_gib: Option<i64>,
+    pub max_apps: Option<i64>,
+    pub max_workflows: Option<i64>,
+    pub max_workspaces: Option<i64>,
+}
+
+/// What a team's resources use together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu_millis: i64,
+    pub memory_mib: i64,
+    pub storage_gib: i64,
+    pub apps: i64,
+    pub workflows: i64,
+    pub workspaces: i64,
+}
+
+/// A team.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: crate::types::TeamId,
+    pub name: String,
+    pub description: String,
+    /// Must be a member.
+    pub lead_id: Option<UserId>,
+    pub quotas: Quotas,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A resource of the platform, registered so that access to it can be decided.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: crate::types::ResourceId,
+    pub kind: crate::access::Kind,
+    pub name: String,
+    pub owner_id: UserId,
+    pub team_id: Option<crate::types::TeamId>,
+    /// The project of a workspace.
+    pub project_id: Option<crate::types::ResourceId>,
+    pub cpu_millis: i64,
+    pub memory_mib: i64,
+    pub storage_gib: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A share as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub resource_id: crate::types::ResourceId,
+    pub subject: crate::access::Subject,
+    pub level: crate::access::Level,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// When a data source's credentials were last set (the credentials themselves never leave the store sealed).
+#[derive(Debug, Clone)]
+pub struct CredentialsInfo {
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<UserId>,
+}
+
+/// A sealed value somewhere in the database, for key rotation.
+#[derive(Debug, Clone)]
+pub struct SealedValue {
+    /// `mfa_totp` or `credentials`.
+    pub table: &'static str,
+    /// The row's key (user id or resource id).
+    pub key: String,
+    pub sealed: String,
+}

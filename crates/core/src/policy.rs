@@ -14,6 +14,8 @@ pub enum Capability {
     ManageTeams,
     ManagePolicies,
     ReadAudit,
+    /// Ask the check API about anyone's access (the platform's service accounts).
+    CheckAccess,
     DeployApps,
     CreateWorkflows,
     CreateDataSources,
@@ -24,11 +26,12 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Capability::ManageUsers,
         Capability::ManageTeams,
         Capability::ManagePolicies,
         Capability::ReadAudit,
+        Capability::CheckAccess,
         Capability::DeployApps,
         Capability::CreateWorkflows,
         Capability::CreateDataSources,
@@ -43,7 +46,7 @@ impl Capability {
 pub fn role_can(role: Role, cap: Capability) -> bool {
     use Capability::*;
     match cap {
-        ManageUsers | ManageTeams | ManagePolicies | ReadAudit => role == Role::Admin,
+        ManageUsers | ManageTeams | ManagePolicies | ReadAudit | CheckAccess => role == Role::Admin,
         DeployApps | CreateDataSources => matches!(role, Role::Admin | Role::Developer),
         CreateWorkflows | UseDataSources | EditShared => role != Role::Viewer,
         ViewShared | SeeDirectory => true,
@@ -216,12 +219,13 @@ mod tests {
     /// Every role × capability of DESIGN.md §1, each "no" included.
     #[test]
     fn role_matrix() {
-        let table: [(Capability, [bool; 4]); 11] = [
+        let table: [(Capability, [bool; 4]); 12] = [
             //                    admin  dev    ds     viewer
             (ManageUsers, [true, false, false, false]),
             (ManageTeams, [true, false, false, false]),
             (ManagePolicies, [true, false, false, false]),
             (ReadAudit, [true, false, false, false]),
+            (CheckAccess, [true, false, false, false]),
             (DeployApps, [true, true, false, false]),
             (CreateWorkflows, [true, true, true, false]),
             (CreateDataSources, [true, true, false, false]),

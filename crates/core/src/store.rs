@@ -2,11 +2,13 @@
 //! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
 //! transaction that holds the change and its audit event together.
 
+use crate::access::{Grant, Kind};
 use crate::error::Result;
 use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
-use crate::types::{Role, SessionId, TokenId, UserId, UserStatus};
+use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
+use crate::types::{ResourceId, Role, SessionId, TeamId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -30,6 +32,8 @@ pub trait Store: Send + Sync {
 pub enum LockKey {
     /// Changes that could remove the last active admin.
     Admins,
+    /// Changes to one team's resources (quota checks).
+    Team(TeamId),
 }
 
 /// Filters of the user directory.
@@ -39,6 +43,8 @@ pub struct UserFilter {
     pub q: Option<String>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
+    /// Only members of this team.
+    pub team: Option<TeamId>,
     /// Only users whose email key sorts after this (the cursor).
     pub after: Option<String>,
     pub limit: i64,
@@ -139,6 +145,54 @@ pub trait Tx: Send {
     // audit
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()>;
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+
+    // teams
+    async fn insert_team(&mut self, team: &Team) -> Result<()>;
+    async fn update_team(&mut self, team: &Team) -> Result<()>;
+    async fn set_quotas(&mut self, team: TeamId, quotas: &Quotas, at: OffsetDateTime) -> Result<()>;
+    async fn delete_team(&mut self, team: TeamId) -> Result<bool>;
+    async fn team_by_id(&mut self, id: TeamId) -> Result<Option<Team>>;
+    async fn list_teams(&mut self) -> Result<Vec<Team>>;
+    async fn team_members(&mut self, team: TeamId) -> Result<Vec<User>>;
+    /// Adds a member; false when already one.
+    async fn add_member(&mut self, team: TeamId, user: UserId, at: OffsetDateTime) -> Result<bool>;
+    /// Removes a member; false when not one.
+    async fn remove_member(&mut self, team: TeamId, user: UserId) -> Result<bool>;
+    /// The teams a user is in.
+    async fn teams_of(&mut self, user: UserId) -> Result<Vec<TeamId>>;
+    /// The teams of many users at once, as (user, team) pairs.
+    async fn teams_of_users(&mut self, users: &[UserId]) -> Result<Vec<(UserId, Team)>>;
+    async fn team_usage(&mut self, team: TeamId) -> Result<Usage>;
+    async fn team_resource_count(&mut self, team: TeamId) -> Result<i64>;
+
+    // resources and shares
+    async fn insert_resource(&mut self, resource: &Resource) -> Result<()>;
+    async fn update_resource(&mut self, resource: &Resource) -> Result<()>;
+    async fn delete_resource(&mut self, id: ResourceId) -> Result<bool>;
+    async fn resource_by_id(&mut self, id: ResourceId) -> Result<Option<Resource>>;
+    /// Workspaces of a project.
+    async fn workspace_count(&mut self, project: ResourceId) -> Result<i64>;
+    /// Resources `user` might see: owned, or shared with the user, their teams or everyone
+    /// (directly or through a workspace's project); every resource when `all`. The caller
+    /// still decides each one.
+    async fn candidate_resources(
+        &mut self,
+        user: UserId,
+        all: bool,
+        kind: Option<Kind>,
+        after: Option<ResourceId>,
+        limit: i64,
+    ) -> Result<Vec<Resource>>;
+    async fn shares_of(&mut self, resource: ResourceId) -> Result<Vec<Share>>;
+    /// The shares on `resource` (and `project`) whose subject is `user`, one of the user's
+    /// teams, or everyone: what a decision needs.
+    async fn grants_for(&mut self, resource: ResourceId, project: Option<ResourceId>, user: UserId) -> Result<Vec<Grant>>;
+    async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()>;
+    async fn put_credentials(&mut self, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()>;
+    async fn credentials_info(&mut self, resource: ResourceId) -> Result<Option<CredentialsInfo>>;
+    /// Every sealed value (key rotation).
+    async fn sealed_values(&mut self) -> Result<Vec<SealedValue>>;
+    async fn update_sealed(&mut self, value: &SealedValue) -> Result<()>;
 
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;

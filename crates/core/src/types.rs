@@ -50,6 +50,8 @@ id_type!(/// An audit event's id.
     EventId, "event");
 id_type!(/// A team's id.
     TeamId, "team");
+id_type!(/// A resource's id.
+    ResourceId, "resource");
 
 /// An email address, trimmed; compared case-insensitively through `key()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +121,30 @@ impl FullName {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A team's name: 1 to 100 characters, unique without regard to case (through `key()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamName(String);
+
+impl TeamName {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+            return Err(Error::invalid_field(
+                "name",
+                "invalid_team_name",
+                "The team name must be 1 to 100 characters, without control characters.",
+            ));
+        }
+        Ok(TeamName(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
     }
 }
 

@@ -6,6 +6,11 @@ use keyward_api as api;
 /// A user as the API shows it. `full` adds role, status and activity (admins and the user
 /// themself); others see what sharing needs: name, email, teams.
 pub fn user(u: &User, full: bool) -> api::User {
+    user_with_teams(u, full, &[])
+}
+
+/// A user with their teams.
+pub fn user_with_teams(u: &User, full: bool, teams: &[crate::model::Team]) -> api::User {
     api::User {
         id: u.id.to_string(),
         email: u.email.clone(),
@@ -13,7 +18,7 @@ pub fn user(u: &User, full: bool) -> api::User {
         role: full.then(|| u.role.as_str().to_owned()),
         status: full.then(|| u.status.as_str().to_owned()),
         mfa_enabled: full.then_some(u.mfa_enabled),
-        teams: Vec::new(),
+        teams: teams.iter().map(|t| api::TeamRef { id: t.id.to_string(), name: t.name.clone() }).collect(),
         created_at: full.then(|| rfc3339(u.created_at)),
         last_active_at: if full { u.last_active_at.map(rfc3339) } else { None },
         access_expires_at: if full { u.access_expires_at.map(rfc3339) } else { None },
@@ -109,4 +114,137 @@ pub fn policy_from(p: api::SecurityPolicy) -> crate::Result<crate::policy::Secur
             absolute_timeout_hours: p.sessions.absolute_timeout_hours,
         },
     })
+}
+
+/// A team as the API shows it.
+pub fn team(t: &crate::model::Team, members: Option<&[User]>) -> api::Team {
+    api::Team {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        lead_id: t.lead_id.map(|l| l.to_string()),
+        quotas: quotas(&t.quotas),
+        members: members.map(|m| m.iter().map(|u| user(u, false)).collect()),
+        created_at: rfc3339(t.created_at),
+    }
+}
+
+pub fn quotas(q: &crate::model::Quotas) -> api::Quotas {
+    api::Quotas {
+        max_cpu_millis: q.max_cpu_millis,
+        max_memory_mib: q.max_memory_mib,
+        max_storage_gib: q.max_storage_gib,
+        max_apps: q.max_apps,
+        max_workflows: q.max_workflows,
+        max_workspaces: q.max_workspaces,
+    }
+}
+
+pub fn usage(q: &crate::model::Quotas, u: &crate::model::Usage) -> api::TeamUsage {
+    let one = |used, limit| api::QuotaUse { used, limit };
+    api::TeamUsage {
+        cpu_millis: one(u.cpu_millis, q.max_cpu_millis),
+        memory_mib: one(u.memory_mib, q.max_memory_mib),
+        storage_gib: one(u.storage_gib, q.max_storage_gib),
+        apps: one(u.apps, q.max_apps),
+        workflows: one(u.workflows, q.max_workflows),
+        workspaces: one(u.workspaces, q.max_workspaces),
+    }
+}
+
+/// A resource with the caller's level.
+pub fn resource(v: &crate::services::resources::Visible, credentials_updated_at: Option<time::OffsetDateTime>) -> api::Resource {
+    let r = &v.resource;
+    api::Resource {
+        id: r.id.to_string(),
+        kind: r.kind.as_str().to_owned(),
+        name: r.name.clone(),
+        owner_id: r.owner_id.to_string(),
+        team_id: r.team_id.map(|t| t.to_string()),
+        project_id: r.project_id.map(|p| p.to_string()),
+        cpu_millis: r.cpu_millis,
+        memory_mib: r.memory_mib,
+        storage_gib: r.storage_gib,
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+        access: v.decision.level.as_str().to_owned(),
+        credentials_updated_at: credentials_updated_at.map(rfc3339),
+    }
+}
+
+pub fn share(s: &crate::model::Share) -> api::ShareEntry {
+    use crate::access::Subject;
+    let (kind, id) = match &s.subject {
+        Subject::User(u) => ("user", Some(u.to_string())),
+        Subject::Team(t) => ("team", Some(t.to_string())),
+        Subject::AllUsers => ("all_users", None),
+    };
+    api::ShareEntry {
+        subject: api::ShareSubject { kind: kind.to_owned(), id },
+        level: s.level.as_str().to_owned(),
+        expires_at: s.expires_at.map(rfc3339),
+    }
+}
+
+/// A share request from the API's shape; unknown subjects and levels are refused.
+pub fn share_from(e: &api::ShareEntry) -> crate::Result<crate::services::sharing::ShareRequest> {
+    use crate::access::{Level, Subject};
+    let id = || {
+        e.subject
+            .id
+            .as_deref()
+            .ok_or_else(|| crate::Error::invalid_field("subject", "invalid_subject", "A user or team subject needs an id."))
+    };
+    let subject = match e.subject.kind.as_str() {
+        "user" => Subject::User(crate::types::UserId::parse(id()?)?),
+        "team" => Subject::Team(crate::types::TeamId::parse(id()?)?),
+        "all_users" => Subject::AllUsers,
+        _ => return Err(crate::Error::invalid_field("subject", "invalid_subject", "The subject type must be user, team or all_users.")),
+    };
+    let level = match e.level.as_str() {
+        "view" => Level::View,
+        "edit" => Level::Edit,
+        _ => return Err(crate::Error::invalid_field("level", "invalid_level", "A share's level is view or edit.")),
+    };
+    let expires_at = e
+        .expires_at
+        .as_deref()
+        .map(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| crate::Error::invalid_field("expires_at", "invalid_time", "expires_at must be an RFC 3339 time."))
+        })
+        .transpose()?;
+    Ok(crate::services::sharing::ShareRequest { subject, level, expires_at })
+}
+
+/// Every path of a decision.
+pub fn explanation(d: &crate::access::Decision) -> api::Explanation {
+    use crate::access::{Path, Subject};
+    let paths = d
+        .paths
+        .iter()
+        .map(|p| match p {
+            Path::Admin => {
+                api::AccessPath { source: "admin".into(), level: "full".into(), team_id: None, via_project: false, expires_at: None }
+            }
+            Path::Owner => {
+                api::AccessPath { source: "owner".into(), level: "full".into(), team_id: None, via_project: false, expires_at: None }
+            }
+            Path::Share { subject, level, via_project, expires_at } => {
+                let (source, team_id) = match subject {
+                    Subject::User(_) => ("user_share", None),
+                    Subject::Team(t) => ("team_share", Some(t.to_string())),
+                    Subject::AllUsers => ("all_users_share", None),
+                };
+                api::AccessPath {
+                    source: source.into(),
+                    level: level.as_str().into(),
+                    team_id,
+                    via_project: *via_project,
+                    expires_at: expires_at.map(rfc3339),
+                }
+            }
+        })
+        .collect();
+    api::Explanation { level: d.level.as_str().into(), paths, capped_by_role: d.capped, inactive: d.inactive }
 }

@@ -43,6 +43,11 @@ pub fn describe(e: &Error) -> Described {
         Error::MfaSetupRequired => (StatusCode::FORBIDDEN, "mfa_setup_required".to_owned(), None),
         Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{}_not_found", what.to_lowercase().replace(' ', "_")), None),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).to_owned(), None),
+        Error::QuotaExceeded { quota, used, requested, limit } => (
+            StatusCode::CONFLICT,
+            "quota_exceeded".to_owned(),
+            Some(json!({ "quota": quota, "used": used, "requested": requested, "limit": limit })),
+        ),
         Error::Throttled { retry_after_secs } => {
             (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts".to_owned(), Some(json!({ "retry_after_seconds": retry_after_secs })))
         }

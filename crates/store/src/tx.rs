@@ -1,14 +1,16 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, sessions, users};
+use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
+use keyward_core::access::{Grant, Kind};
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
+use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
-use keyward_core::types::{SessionId, TokenId, UserId};
+use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
@@ -56,11 +58,19 @@ impl Tx for SqlTx {
         match self.engine {
             // SQLite already serialises every writer.
             Engine::Sqlite => Ok(()),
+            // Two-int keys: class 7201 holds the named locks, the second int the instance.
             Engine::Postgres => {
-                let id: i64 = match key {
-                    LockKey::Admins => 0x6b77_0001,
+                let (class, instance) = match key {
+                    LockKey::Admins => ("admins", String::new()),
+                    LockKey::Team(t) => ("team", t.to_string()),
                 };
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(id).execute(self.c()).await.map(|_| ()).map_err(db_err)
+                sqlx::query("SELECT pg_advisory_xact_lock(7201, hashtext($1 || ':' || $2))")
+                    .bind(class)
+                    .bind(instance)
+                    .execute(self.c())
+                    .await
+                    .map(|_| ())
+                    .map_err(db_err)
             }
         }
     }
@@ -209,6 +219,93 @@ impl Tx for SqlTx {
     }
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         audit::list(self.c(), filter).await
+    }
+
+    async fn insert_team(&mut self, team: &Team) -> Result<()> {
+        teams::insert(self.c(), team).await
+    }
+    async fn update_team(&mut self, team: &Team) -> Result<()> {
+        teams::update(self.c(), team).await
+    }
+    async fn set_quotas(&mut self, team: TeamId, quotas: &Quotas, at: OffsetDateTime) -> Result<()> {
+        teams::set_quotas(self.c(), team, quotas, at).await
+    }
+    async fn delete_team(&mut self, team: TeamId) -> Result<bool> {
+        teams::delete(self.c(), team).await
+    }
+    async fn team_by_id(&mut self, id: TeamId) -> Result<Option<Team>> {
+        teams::by_id(self.c(), id).await
+    }
+    async fn list_teams(&mut self) -> Result<Vec<Team>> {
+        teams::list(self.c()).await
+    }
+    async fn team_members(&mut self, team: TeamId) -> Result<Vec<User>> {
+        teams::members(self.c(), team).await
+    }
+    async fn add_member(&mut self, team: TeamId, user: UserId, at: OffsetDateTime) -> Result<bool> {
+        teams::add_member(self.c(), team, user, at).await
+    }
+    async fn remove_member(&mut self, team: TeamId, user: UserId) -> Result<bool> {
+        teams::remove_member(self.c(), team, user).await
+    }
+    async fn teams_of(&mut self, user: UserId) -> Result<Vec<TeamId>> {
+        teams::teams_of(self.c(), user).await
+    }
+    async fn teams_of_users(&mut self, users: &[UserId]) -> Result<Vec<(UserId, Team)>> {
+        teams::teams_of_users(self.c(), users).await
+    }
+    async fn team_usage(&mut self, team: TeamId) -> Result<Usage> {
+        teams::usage(self.c(), team).await
+    }
+    async fn team_resource_count(&mut self, team: TeamId) -> Result<i64> {
+        teams::resource_count(self.c(), team).await
+    }
+
+    async fn insert_resource(&mut self, resource: &Resource) -> Result<()> {
+        resources::insert(self.c(), resource).await
+    }
+    async fn update_resource(&mut self, resource: &Resource) -> Result<()> {
+        resources::update(self.c(), resource).await
+    }
+    async fn delete_resource(&mut self, id: ResourceId) -> Result<bool> {
+        resources::delete(self.c(), id).await
+    }
+    async fn resource_by_id(&mut self, id: ResourceId) -> Result<Option<Resource>> {
+        resources::by_id(self.c(), id).await
+    }
+    async fn workspace_count(&mut self, project: ResourceId) -> Result<i64> {
+        resources::workspace_count(self.c(), project).await
+    }
+    async fn candidate_resources(
+        &mut self,
+        user: UserId,
+        all: bool,
+        kind: Option<Kind>,
+        after: Option<ResourceId>,
+        limit: i64,
+    ) -> Result<Vec<Resource>> {
+        resources::candidates(self.c(), user, all, kind, after, limit).await
+    }
+    async fn shares_of(&mut self, resource: ResourceId) -> Result<Vec<Share>> {
+        resources::shares_of(self.c(), resource).await
+    }
+    async fn grants_for(&mut self, resource: ResourceId, project: Option<ResourceId>, user: UserId) -> Result<Vec<Grant>> {
+        resources::grants_for(self.c(), resource, project, user).await
+    }
+    async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()> {
+        resources::replace_shares(self.c(), resource, shares).await
+    }
+    async fn put_credentials(&mut self, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()> {
+        resources::put_credentials(self.c(), resource, sealed, by, at).await
+    }
+    async fn credentials_info(&mut self, resource: ResourceId) -> Result<Option<CredentialsInfo>> {
+        resources::credentials_info(self.c(), resource).await
+    }
+    async fn sealed_values(&mut self) -> Result<Vec<SealedValue>> {
+        resources::sealed_values(self.c()).await
+    }
+    async fn update_sealed(&mut self, value: &SealedValue) -> Result<()> {
+        resources::update_sealed(self.c(), value).await
     }
 
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {

@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-fn from_row(row: &AnyRow) -> Result<User> {
+pub fn from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(get_uuid(row, "id")?),
         email: get(row, "email")?,
@@ -139,6 +139,7 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
            AND ($2 IS NULL OR role = $2) \
            AND ($3 IS NULL OR status = $3) \
            AND ($4 IS NULL OR email_key > $4) \
+           AND ($6 IS NULL OR id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = $6)) \
          ORDER BY email_key LIMIT $5",
     )
     .bind(pattern)
@@ -146,6 +147,7 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
     .bind(f.status.map(|s| s.as_str()))
     .bind(f.after.clone())
     .bind(f.limit)
+    .bind(f.team.map(|t| t.to_string()))
     .fetch_all(c)
     .await
     .map_err(db_err)?;

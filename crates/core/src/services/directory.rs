@@ -21,6 +21,21 @@ pub fn page_size(limit: Option<i64>) -> Result<i64> {
 }
 
 impl Keyward {
+    /// The teams of each of `users` (for the directory: teams are public to signed-in users).
+    pub async fn teams_of_users(
+        &self,
+        actor: &Actor,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, Vec<crate::model::Team>>> {
+        actor.require(Capability::SeeDirectory)?;
+        let pairs = self.store.read().await?.teams_of_users(users).await?;
+        let mut out: std::collections::HashMap<UserId, Vec<crate::model::Team>> = std::collections::HashMap::new();
+        for (u, t) in pairs {
+            out.entry(u).or_default().push(t);
+        }
+        Ok(out)
+    }
+
     /// The directory: every signed-in user may see it (to share with people).
     pub async fn list_users(&self, actor: &Actor, mut filter: UserFilter) -> Result<Vec<User>> {
         actor.require(Capability::SeeDirectory)?;

@@ -8,7 +8,7 @@ use crate::mail;
 use crate::model::{AuditEvent, LinkPurpose, User};
 use crate::policy::Capability;
 use crate::store::UserFilter;
-use crate::types::{Email, FullName, Role, UserId, UserStatus};
+use crate::types::{Email, FullName, Role, TeamId, UserId, UserStatus};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -33,7 +33,15 @@ pub struct Pending {
 impl Keyward {
     /// Invites a person (admins): a user in the `invited` state and a single-use link that
     /// expires; emails it when `send_email`.
-    pub async fn invite(&self, actor: &Actor, email: &str, full_name: &str, role: &str, send_email: bool) -> Result<Invited> {
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        email: &str,
+        full_name: &str,
+        role: &str,
+        teams: &[TeamId],
+        send_email: bool,
+    ) -> Result<Invited> {
         actor.require(Capability::ManageUsers)?;
         let email = Email::parse(email)?;
         let name = FullName::parse(full_name)?;
@@ -58,13 +66,16 @@ impl Keyward {
             role_changed_at: None,
         };
         tx.insert_user(&user).await?;
+        for team in teams {
+            tx.team_by_id(*team).await?.ok_or_else(|| Error::invalid_field("team_ids", "unknown_team", "team_ids: no such team."))?;
+            tx.add_member(*team, user.id, now).await?;
+        }
         let ttl = self.settings.invitation_ttl;
         let link = self.issue_link(tx.as_mut(), &user, LinkPurpose::Invitation, ttl, Some(actor.user.id), now).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "invitation.create", now)
-                .target("user", user.id)
-                .details(json!({ "email": user.email, "role": role.as_str(), "send_email": send_email })),
-        )
+        tx.insert_audit(&AuditEvent::by(actor, "invitation.create", now).target("user", user.id).details(json!({
+            "email": user.email, "role": role.as_str(), "send_email": send_email,
+            "team_ids": teams.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        })))
         .await?;
         tx.commit().await?;
         let email_sent = send_email && self.send_invitation(actor, &user, &link, now + ttl).await;

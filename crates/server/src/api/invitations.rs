@@ -12,7 +12,7 @@ use keyward_api::{
 use keyward_core::model::rfc3339;
 use keyward_core::password::Password;
 use keyward_core::services::invitations::Invited;
-use keyward_core::types::UserId;
+use keyward_core::types::{TeamId, UserId};
 
 fn invited(i: Invited) -> Invitation {
     Invitation {
@@ -37,7 +37,8 @@ pub async fn create_invitation(
     Caller(actor): Caller,
     ApiJson(body): ApiJson<CreateInvitationRequest>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    let i = state.kw.invite(&actor, &body.email, &body.full_name, &body.role, body.send_email.unwrap_or(true)).await?;
+    let teams = body.team_ids.unwrap_or_default().iter().map(|t| TeamId::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    let i = state.kw.invite(&actor, &body.email, &body.full_name, &body.role, &teams, body.send_email.unwrap_or(true)).await?;
     Ok((StatusCode::CREATED, Json(invited(i))))
 }
 

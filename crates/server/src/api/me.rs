@@ -16,8 +16,9 @@ use keyward_core::wire;
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn get_me(EnrollingCaller(actor): EnrollingCaller) -> Json<User> {
-    Json(wire::user(&actor.user, true))
+pub async fn get_me(State(state): State<AppState>, EnrollingCaller(actor): EnrollingCaller) -> ApiResult<Json<User>> {
+    let teams = state.kw.teams_of_users(&actor, &[actor.user.id]).await?;
+    Ok(Json(wire::user_with_teams(&actor.user, true, teams.get(&actor.user.id).map_or(&[][..], Vec::as_slice))))
 }
 
 /// Changes the caller's display name.

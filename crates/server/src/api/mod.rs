@@ -5,6 +5,8 @@ mod invitations;
 mod me;
 mod mfa;
 mod ops;
+mod resources;
+mod teams;
 mod users;
 
 use crate::state::AppState;
@@ -25,6 +27,9 @@ pub use ops::{healthz, metrics, readyz};
         (name = "users", description = "The user directory"),
         (name = "audit", description = "The audit log"),
         (name = "policies", description = "Security policies"),
+        (name = "teams", description = "Teams, leads and quotas"),
+        (name = "resources", description = "The platform's resources, shares and credentials"),
+        (name = "authz", description = "Access decisions for the platform"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -72,6 +77,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::reactivate_user))
         .routes(routes!(users::user_logins))
         .routes(routes!(users::list_audit))
+        .routes(routes!(teams::list_teams, teams::create_team))
+        .routes(routes!(teams::get_team, teams::update_team, teams::delete_team))
+        .routes(routes!(teams::add_member, teams::remove_member))
+        .routes(routes!(teams::set_quotas))
+        .routes(routes!(teams::usage))
+        .routes(routes!(resources::create_resource, resources::list_resources))
+        .routes(routes!(resources::get_resource, resources::update_resource, resources::delete_resource))
+        .routes(routes!(resources::get_shares, resources::put_shares))
+        .routes(routes!(resources::put_credentials))
+        .routes(routes!(resources::check))
+        .routes(routes!(resources::check_batch))
+        .routes(routes!(resources::explain))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
 }

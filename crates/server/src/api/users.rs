@@ -12,7 +12,7 @@ use keyward_core::policy::Capability;
 use keyward_core::services::directory::page_size;
 use keyward_core::services::users::UserChanges;
 use keyward_core::store::{AuditFilter, UserFilter};
-use keyward_core::types::{FullName, Role, UserId, UserStatus};
+use keyward_core::types::{FullName, Role, TeamId, UserId, UserStatus};
 use keyward_core::wire;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -27,6 +27,7 @@ pub struct UserQuery {
     role: Option<String>,
     /// `active`, `deactivated` or `invited`.
     status: Option<String>,
+    team_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -43,6 +44,7 @@ pub async fn list_users(
         q: q.q.filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
         role: q.role.as_deref().map(Role::parse).transpose()?,
         status: q.status.as_deref().map(UserStatus::parse).transpose()?,
+        team: q.team_id.as_deref().filter(|t| !t.is_empty()).map(TeamId::parse).transpose()?,
         after: cursor(q.cursor.as_deref())?,
         limit: limit + 1,
     };
@@ -63,7 +65,8 @@ pub async fn list_users(
 pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;
     let full = actor.can(Capability::ManageUsers) || user.id == actor.user.id;
-    Ok(Json(wire::user(&user, full)))
+    let teams = state.kw.teams_of_users(&actor, &[user.id]).await?;
+    Ok(Json(wire::user_with_teams(&user, full, teams.get(&user.id).map_or(&[][..], Vec::as_slice))))
 }
 
 /// Changes a user's role, name or access end date (admins). A role change acts on the user's

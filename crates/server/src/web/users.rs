@@ -14,7 +14,7 @@ use keyward_core::policy::Capability;
 use keyward_core::services::invitations::Invited;
 use keyward_core::services::users::UserChanges;
 use keyward_core::store::UserFilter;
-use keyward_core::types::{Role, UserId, UserStatus};
+use keyward_core::types::{Role, TeamId, UserId, UserStatus};
 use keyward_core::{Actor, Error};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -75,6 +75,7 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
         q: Some(q.q.trim().to_owned()).filter(|s| !s.is_empty()),
         role: Some(q.role.as_str()).filter(|s| !s.is_empty()).map(Role::parse).transpose().map_err(page_err)?,
         status: Some(q.status.as_str()).filter(|s| !s.is_empty()).map(UserStatus::parse).transpose().map_err(page_err)?,
+        team: None,
         after: q.cursor.filter(|c| !c.is_empty()),
         limit: PAGE + 1,
     };
@@ -138,6 +139,8 @@ pub struct InvitePage {
     chrome: Chrome,
     csrf_token: String,
     roles: Vec<(&'static str, &'static str)>,
+    /// (id, name) of every team.
+    teams: Vec<(String, String)>,
     error: Option<String>,
     email: String,
     full_name: String,
@@ -146,11 +149,13 @@ pub struct InvitePage {
     invited: Option<InvitedView>,
 }
 
-fn invite_page(state: &AppState, actor: &Actor) -> InvitePage {
+async fn invite_page(state: &AppState, actor: &Actor) -> InvitePage {
+    let teams = state.kw.list_teams(actor).await.unwrap_or_default();
     InvitePage {
         chrome: chrome(state, actor, "users"),
         csrf_token: csrf_of(actor),
         roles: roles(),
+        teams: teams.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
         error: None,
         email: String::new(),
         full_name: String::new(),
@@ -172,31 +177,55 @@ fn invited_view(i: Invited, asked_for_email: bool) -> InvitedView {
 
 pub async fn invite_form(State(state): State<AppState>, PageActor(actor): PageActor) -> Result<InvitePage, PageError> {
     actor.require(Capability::ManageUsers).map_err(|error| PageError { error, chrome: chrome(&state, &actor, "users") })?;
-    Ok(invite_page(&state, &actor))
+    Ok(invite_page(&state, &actor).await)
 }
 
-#[derive(Deserialize)]
-pub struct InviteForm {
+/// The Invite User form, read as pairs so that several teams can be ticked.
+struct InviteForm {
     email: String,
     full_name: String,
     role: String,
-    #[serde(default)]
-    send_email: Option<String>,
+    teams: Vec<String>,
+    send_email: bool,
 }
 
-pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<InviteForm>) -> Response {
-    let send = f.form.send_email.is_some();
-    match state.kw.invite(&f.actor, &f.form.email, &f.form.full_name, &f.form.role, send).await {
-        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor) }.into_response(),
+impl InviteForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> InviteForm {
+        let mut f =
+            InviteForm { email: String::new(), full_name: String::new(), role: String::new(), teams: Vec::new(), send_email: false };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "email" => f.email = v,
+                "full_name" => f.full_name = v,
+                "role" => f.role = v,
+                "team_ids" => f.teams.push(v),
+                "send_email" => f.send_email = true,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<Vec<(String, String)>>) -> Response {
+    let form = InviteForm::from_pairs(f.form);
+    let send = form.send_email;
+    let teams = form.teams.iter().map(|t| TeamId::parse(t)).collect::<Result<Vec<_>, _>>();
+    let result = match teams {
+        Ok(teams) => state.kw.invite(&f.actor, &form.email, &form.full_name, &form.role, &teams, send).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor).await }.into_response(),
         Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "users") }.into_response(),
         Err(e) => {
             let page = InvitePage {
                 error: Some(describe(&e).message),
-                email: f.form.email,
-                full_name: f.form.full_name,
-                role: f.form.role,
+                email: form.email,
+                full_name: form.full_name,
+                role: form.role,
                 send_email: send,
-                ..invite_page(&state, &f.actor)
+                ..invite_page(&state, &f.actor).await
             };
             (describe(&e).status, page).into_response()
         }
@@ -217,7 +246,7 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, f: Cs
     };
     match result {
         Ok(i) if i.email_sent => Redirect::to("/settings/users?done=resent").into_response(),
-        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor) }.into_response(),
+        Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor).await }.into_response(),
         Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "users") }.into_response(),
     }
 }
