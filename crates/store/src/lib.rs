@@ -24,12 +24,11 @@ use tokio::sync::Mutex;
 use tx::SqlTx;
 
 /// The migrations, in order; append only, never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[
-        (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
-        (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
-        (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
-    ];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
+    (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
+];
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

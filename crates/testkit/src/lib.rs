@@ -3,6 +3,7 @@
 //! HTTP client that keeps cookies and the CSRF token.
 
 pub mod smtp;
+pub mod worlds;
 
 use keyward_core::clock::ManualClock;
 use keyward_server::Config;

@@ -54,8 +54,13 @@ pub async fn list_users(
         users.last().map(|u| u.email.to_lowercase())
     });
     let full = actor.can(Capability::ManageUsers);
+    let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    let teams = state.kw.teams_of_users(&actor, &ids).await?;
     Ok(Json(Page {
-        items: users.iter().map(|u| wire::user(u, full || u.id == actor.user.id)).collect(),
+        items: users
+            .iter()
+            .map(|u| wire::user_with_teams(u, full || u.id == actor.user.id, teams.get(&u.id).map_or(&[][..], Vec::as_slice)))
+            .collect(),
         next_cursor: next_cursor.flatten(),
     }))
 }
