@@ -33,10 +33,24 @@ enum Command {
         #[command(flatten)]
         storage: Storage,
     },
+    /// Encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Break-glass operations on users, acting on the database directly (audited as the command line).
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Put a new key first in the key file and re-seal every secret under it.
+    Rotate {
+        #[command(flatten)]
+        storage: Storage,
     },
 }
 
@@ -105,6 +119,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(storage) => serve(storage.load()?).await,
         Command::Init { admin_email, full_name, password_stdin, storage } => init(storage, &admin_email, &full_name, password_stdin).await,
+        Command::Keys { command: KeysCommand::Rotate { storage } } => {
+            let config = storage.load()?;
+            let id = keyward_server::keys::add_key(&config)?;
+            let app = open_default(config).await?;
+            let n = app.kw.reseal_all().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("New key {id} is now current; {n} secret(s) re-sealed under it. Back up the key file with the database.");
+            Ok(())
+        }
         Command::Users { command: UsersCommand::ResetMfa { email, storage } } => {
             let app = open_default(storage.load()?).await?;
             let user = app.kw.cli_reset_mfa(&email).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -203,3 +203,46 @@ async fn break_glass_commands_reset_mfa_and_set_a_password() {
     assert_eq!(audit["items"][0]["actor_kind"], "cli", "audited as the command line");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn keys_rotate_reseals_every_secret() {
+    let dir = temp_dir();
+    assert!(init(&dir, None, Some(PASSWORD)).status.success());
+    let (server, base) = serve(&dir, None).await;
+    let (_, client) = sign_in(&base, PASSWORD).await;
+    let client = client.unwrap();
+    let login: Value = client.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": EMAIL, "password": PASSWORD })).send().await.unwrap().json().await.unwrap();
+    let csrf = login["csrf_token"].as_str().unwrap().to_owned();
+    let enrollment: Value = client.post(format!("{base}/api/v1/me/mfa/totp")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
+    let secret = enrollment["secret"].as_str().unwrap().to_owned();
+    drop(server);
+
+    let key_file = dir.join("keyward.key");
+    let before = std::fs::read_to_string(&key_file).unwrap();
+    let out = Command::new(BIN).args(["keys", "rotate"]).args(storage_args(&dir, None)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 secret(s) re-sealed"), "{}", String::from_utf8_lossy(&out.stdout));
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(after.lines().count(), 2, "the new key comes first, the old one stays");
+    assert_eq!(after.lines().nth(1).unwrap(), before.trim());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // The re-sealed secret still opens: activation with a code from it works.
+    let (_server, base) = serve(&dir, None).await;
+    let (_, client) = sign_in(&base, PASSWORD).await;
+    let client = client.unwrap();
+    let login: Value = client.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": EMAIL, "password": PASSWORD })).send().await.unwrap().json().await.unwrap();
+    let code = keyward_testkit::totp_code(&secret, time::OffsetDateTime::now_utc());
+    let res = client
+        .post(format!("{base}/api/v1/me/mfa/totp/activate"))
+        .header("x-csrf-token", login["csrf_token"].as_str().unwrap())
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}

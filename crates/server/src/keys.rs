@@ -54,3 +54,25 @@ fn create_key_file(file: &Path) -> anyhow::Result<()> {
     tracing::info!(file = %file.display(), "created a new encryption key; back it up with the database");
     Ok(())
 }
+
+/// Puts a new key first in the key file, keeping the old ones after it (so values sealed under
+/// them still open until re-sealed, and backups stay readable). Answers the new key's id.
+pub fn add_key(config: &Config) -> anyhow::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if config.master_key.is_some() {
+        anyhow::bail!("the key comes from master_key (KEYWARD_MASTER_KEY); rotate by deploying a new key there, not with the key file");
+    }
+    let file = key_file(config);
+    let old = if file.exists() { std::fs::read_to_string(&file)? } else { String::new() };
+    let new = new_key_base64(&OsRandom);
+    let id = Key::from_base64(&new).map_err(|e| anyhow::anyhow!("{e}"))?.id_hex();
+    let tmp = file.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    writeln!(f, "{new}")?;
+    f.write_all(old.as_bytes())?;
+    f.sync_all()?;
+    // Why rename: the key file is replaced whole or not at all.
+    std::fs::rename(&tmp, &file)?;
+    Ok(id)
+}
