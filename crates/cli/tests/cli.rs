@@ -211,9 +211,18 @@ async fn keys_rotate_reseals_every_secret() {
     let (server, base) = serve(&dir, None).await;
     let (_, client) = sign_in(&base, PASSWORD).await;
     let client = client.unwrap();
-    let login: Value = client.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": EMAIL, "password": PASSWORD })).send().await.unwrap().json().await.unwrap();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let csrf = login["csrf_token"].as_str().unwrap().to_owned();
-    let enrollment: Value = client.post(format!("{base}/api/v1/me/mfa/totp")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
+    let enrollment: Value =
+        client.post(format!("{base}/api/v1/me/mfa/totp")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
     drop(server);
 
@@ -234,7 +243,15 @@ async fn keys_rotate_reseals_every_secret() {
     let (_server, base) = serve(&dir, None).await;
     let (_, client) = sign_in(&base, PASSWORD).await;
     let client = client.unwrap();
-    let login: Value = client.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": EMAIL, "password": PASSWORD })).send().await.unwrap().json().await.unwrap();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let code = keyward_testkit::totp_code(&secret, time::OffsetDateTime::now_utc());
     let res = client
         .post(format!("{base}/api/v1/me/mfa/totp/activate"))

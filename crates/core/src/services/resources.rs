@@ -109,6 +109,11 @@ async fn check_quotas(tx: &mut dyn Tx, team: TeamId, extra: Usage) -> Result<()>
 }
 
 impl Keyward {
+    /// The kinds of resource the actor's role may create (pages offer only these).
+    pub fn creatable_kinds(actor: &Actor) -> Vec<Kind> {
+        Kind::ALL.into_iter().filter(|k| actor.can(create_capability(*k))).collect()
+    }
+
     /// The decision for `user` on `resource`, from the database as it is now.
     pub(crate) async fn decision(&self, tx: &mut dyn Tx, user: &User, resource: &Resource, now: OffsetDateTime) -> Result<Decision> {
         let teams = tx.teams_of(user.id).await?;

@@ -2,8 +2,10 @@
 //! work without JavaScript and carry the session's CSRF token.
 
 mod account;
+mod resources;
 mod session;
 mod settings;
+mod teams;
 mod users;
 
 use crate::error::describe;
@@ -56,10 +58,24 @@ pub fn router() -> Router<AppState> {
         .route("/settings/invitations/{id}/revoke", post(users::revoke))
         .route("/forgot-password", get(session::forgot_page).post(session::forgot_submit))
         .route("/reset-password/{token}", get(session::reset_page).post(session::reset_submit))
-        .route("/settings/teams", get(settings::teams))
+        .route("/settings/teams", get(teams::list).post(teams::create))
+        .route("/settings/teams/{id}", get(teams::show))
+        .route("/settings/teams/{id}/edit", post(teams::edit))
+        .route("/settings/teams/{id}/members", post(teams::add_member))
+        .route("/settings/teams/{id}/members/{user_id}/remove", post(teams::remove_member))
+        .route("/settings/teams/{id}/quotas", post(teams::quotas))
+        .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
         .route("/settings/access-reviews", get(settings::access_reviews))
+        .route("/resources", get(resources::list).post(resources::create))
+        .route("/resources/{id}", get(resources::show))
+        .route("/resources/{id}/edit", post(resources::edit))
+        .route("/resources/{id}/shares/add", post(resources::add_share))
+        .route("/resources/{id}/shares/remove", post(resources::remove_share))
+        .route("/resources/{id}/visibility", post(resources::visibility))
+        .route("/resources/{id}/credentials", post(resources::credentials))
+        .route("/resources/{id}/delete", post(resources::delete))
         .route("/static/keyward.css", get(stylesheet))
         .route("/static/keyward.js", get(script))
 }
@@ -79,6 +95,7 @@ async fn script() -> impl IntoResponse {
 }
 
 /// The signed-in user as the page frame shows them.
+#[derive(Clone)]
 pub struct Me {
     pub full_name: String,
     pub email: String,
@@ -87,6 +104,7 @@ pub struct Me {
 }
 
 /// What the frame around every page needs.
+#[derive(Clone)]
 pub struct Chrome {
     pub platform_name: String,
     pub me: Option<Me>,

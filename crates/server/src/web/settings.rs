@@ -211,14 +211,6 @@ pub struct PendingPage {
     text: &'static str,
 }
 
-pub async fn teams(State(state): State<AppState>, PageActor(actor): PageActor) -> PendingPage {
-    PendingPage {
-        chrome: chrome(&state, &actor, "teams"),
-        heading: "Teams",
-        text: "Teams, team leads and quotas are not available in this version of Keyward yet.",
-    }
-}
-
 pub async fn access_reviews(State(state): State<AppState>, PageActor(actor): PageActor) -> PendingPage {
     PendingPage {
         chrome: chrome(&state, &actor, "access-reviews"),

@@ -403,7 +403,7 @@ pub struct AccessEndForm {
     access_end: String,
 }
 
-fn parse_input_time(s: &str) -> Result<Option<OffsetDateTime>, Error> {
+pub(super) fn parse_input_time(s: &str) -> Result<Option<OffsetDateTime>, Error> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
