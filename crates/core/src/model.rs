@@ -25,6 +25,24 @@ pub struct User {
 }
 
 impl User {
+    /// A new user who has not set a password yet (an invitation, or the first admin's set-up).
+    pub fn invited(email: &crate::types::Email, name: &crate::types::FullName, role: Role, now: OffsetDateTime) -> User {
+        User {
+            id: UserId::new(),
+            email: email.as_str().to_owned(),
+            full_name: name.as_str().to_owned(),
+            role,
+            status: UserStatus::Invited,
+            password_hash: None,
+            mfa_enabled: false,
+            created_at: now,
+            updated_at: now,
+            last_active_at: None,
+            access_expires_at: None,
+            role_changed_at: None,
+        }
+    }
+
     /// Whether the account may act at `now`: active and not past its access end date.
     pub fn can_act(&self, now: OffsetDateTime) -> bool {
         self.status == UserStatus::Active && self.access_expires_at.is_none_or(|t| now < t)

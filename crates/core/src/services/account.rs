@@ -53,18 +53,8 @@ impl Keyward {
         policy.password.check(new, &[&actor.user.email, &actor.user.full_name])?;
         let hash = self.hasher.hash(new, self.salt()).await?;
         let mut tx = self.store.write().await?;
-        let mut user = tx.user_by_id(actor.user.id).await?.ok_or(Error::Unauthenticated)?;
-        user.password_hash = Some(hash);
-        user.updated_at = now;
-        tx.update_user(&user).await?;
-        let sessions = tx.delete_sessions_of(user.id, actor.session_id()).await?;
-        let tokens = tx.delete_api_tokens_of(user.id).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "user.password_change", now)
-                .target("user", user.id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
-        )
-        .await?;
+        let (user, ended) = replace_password(tx.as_mut(), actor.user.id, hash, actor.session_id(), now).await?;
+        tx.insert_audit(&AuditEvent::by(actor, "user.password_change", now).target("user", user.id).details(ended)).await?;
         tx.commit().await
     }
 
@@ -139,6 +129,24 @@ impl Keyward {
         tx.insert_audit(&AuditEvent::by(actor, "session.revoke", now).target("session", id)).await?;
         tx.commit().await
     }
+}
+
+/// Stores a new password hash and ends every session (but `keep`) and every API token of the
+/// user, so that a stolen credential stops working; answers the user and what ended, for the audit.
+pub(crate) async fn replace_password(
+    tx: &mut dyn crate::store::Tx,
+    user: crate::types::UserId,
+    hash: String,
+    keep: Option<SessionId>,
+    now: OffsetDateTime,
+) -> Result<(User, serde_json::Value)> {
+    let mut user = tx.user_by_id(user).await?.ok_or(Error::NotFound("User"))?;
+    user.password_hash = Some(hash);
+    user.updated_at = now;
+    tx.update_user(&user).await?;
+    let sessions = tx.delete_sessions_of(user.id, keep).await?;
+    let tokens = tx.delete_api_tokens_of(user.id).await?;
+    Ok((user, json!({ "sessions_ended": sessions, "tokens_revoked": tokens })))
 }
 
 fn is_live(s: &Session, now: OffsetDateTime, idle: Duration) -> bool {

@@ -51,20 +51,7 @@ impl Keyward {
         if tx.user_by_email(&email.key()).await?.is_some() {
             return Err(Error::conflict("email_taken", "A user or invitation with this email already exists."));
         }
-        let user = User {
-            id: UserId::new(),
-            email: email.as_str().to_owned(),
-            full_name: name.as_str().to_owned(),
-            role,
-            status: UserStatus::Invited,
-            password_hash: None,
-            mfa_enabled: false,
-            created_at: now,
-            updated_at: now,
-            last_active_at: None,
-            access_expires_at: None,
-            role_changed_at: None,
-        };
+        let user = User::invited(&email, &name, role, now);
         tx.insert_user(&user).await?;
         for team in teams {
             tx.team_by_id(*team).await?.ok_or_else(|| Error::invalid_field("team_ids", "unknown_team", "team_ids: no such team."))?;

@@ -47,18 +47,9 @@ impl Keyward {
         policy.password.check(password, &[&user.email, &user.full_name])?;
         let hash = self.hasher.hash(password, self.salt()).await?;
         let mut tx = self.store.write().await?;
-        let mut user = tx.user_by_id(user.id).await?.ok_or(Error::NotFound("User"))?;
-        user.password_hash = Some(hash);
-        user.updated_at = now;
-        tx.update_user(&user).await?;
-        let sessions = tx.delete_sessions_of(user.id, None).await?;
-        let tokens = tx.delete_api_tokens_of(user.id).await?;
-        tx.insert_audit(
-            &AuditEvent::cli("user.password_set", now)
-                .target("user", user.id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "via": "keyward users set-password" })),
-        )
-        .await?;
+        let (user, mut ended) = crate::services::account::replace_password(tx.as_mut(), user.id, hash, None, now).await?;
+        ended["via"] = json!("keyward users set-password");
+        tx.insert_audit(&AuditEvent::cli("user.password_set", now).target("user", user.id).details(ended)).await?;
         tx.commit().await?;
         Ok(user)
     }

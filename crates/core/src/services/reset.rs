@@ -68,18 +68,9 @@ impl Keyward {
         if !tx.use_link(info.link.id, now).await? {
             return Err(crate::Error::conflict("reset_link_used", "This reset link has already been used. Ask for a new one."));
         }
-        let mut user = tx.user_by_id(info.user.id).await?.ok_or(crate::Error::NotFound("Reset link"))?;
-        user.password_hash = Some(hash);
-        user.updated_at = now;
-        tx.update_user(&user).await?;
-        let sessions = tx.delete_sessions_of(user.id, None).await?;
-        let tokens = tx.delete_api_tokens_of(user.id).await?;
-        tx.insert_audit(
-            &AuditEvent::anonymous(meta, Some(user.id), "password_reset.complete", now)
-                .target("user", user.id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
-        )
-        .await?;
+        let (user, ended) = crate::services::account::replace_password(tx.as_mut(), info.user.id, hash, None, now).await?;
+        tx.insert_audit(&AuditEvent::anonymous(meta, Some(user.id), "password_reset.complete", now).target("user", user.id).details(ended))
+            .await?;
         tx.commit().await
     }
 

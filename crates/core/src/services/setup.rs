@@ -61,19 +61,9 @@ impl Keyward {
         if tx.user_by_email(&email.key()).await?.is_some() {
             return Err(Error::conflict("email_taken", "A user with this email already exists."));
         }
-        let user = User {
-            id: UserId::new(),
-            email: email.as_str().to_owned(),
-            full_name: name.as_str().to_owned(),
-            role: Role::Admin,
-            status: if hash.is_some() { UserStatus::Active } else { UserStatus::Invited },
-            password_hash: hash,
-            mfa_enabled: false,
-            created_at: now,
-            updated_at: now,
-            last_active_at: None,
-            access_expires_at: None,
-            role_changed_at: None,
+        let user = match hash {
+            Some(hash) => User { status: UserStatus::Active, password_hash: Some(hash), ..User::invited(&email, &name, Role::Admin, now) },
+            None => User::invited(&email, &name, Role::Admin, now),
         };
         tx.insert_user(&user).await?;
         tx.insert_audit(

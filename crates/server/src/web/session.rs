@@ -151,26 +151,29 @@ pub struct InvitePage {
     password_rules: Vec<String>,
 }
 
-async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Response> {
-    let link_error = |error: Error| {
-        let d = describe(&error);
-        let page = MessagePage {
-            chrome: Chrome::anonymous(state),
-            heading: "This link cannot be used".into(),
-            message: d.message,
-            kind: "error",
-            back_href: "/login".into(),
-            back_label: "Go to sign in".into(),
-        };
-        (d.status, page).into_response()
+/// The page for a link that cannot be used (unknown, used, expired).
+fn link_error(state: &AppState, error: &Error, back_href: &str, back_label: &str) -> Response {
+    let d = describe(error);
+    let page = MessagePage {
+        chrome: Chrome::anonymous(state),
+        heading: "This link cannot be used".into(),
+        message: d.message,
+        kind: "error",
+        back_href: back_href.into(),
+        back_label: back_label.into(),
     };
-    let info = state.kw.invitation(token).await.map_err(link_error)?;
-    let rules = async {
-        let mut tx = state.kw.store.read().await?;
-        state.kw.security_policy(tx.as_mut()).await
-    }
-    .await
-    .map_err(link_error)?;
+    (d.status, page).into_response()
+}
+
+/// The password rules in force, in words.
+async fn password_rules(state: &AppState) -> Result<Vec<String>, Error> {
+    let mut tx = state.kw.store.read().await?;
+    Ok(state.kw.security_policy(tx.as_mut()).await?.password.describe())
+}
+
+async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Response> {
+    let fail = |e: Error| link_error(state, &e, "/login", "Go to sign in");
+    let info = state.kw.invitation(token).await.map_err(fail)?;
     Ok(InvitePage {
         chrome: Chrome::anonymous(state),
         token: token.to_owned(),
@@ -179,7 +182,7 @@ async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Respon
         role_label: info.user.role.label(),
         error: None,
         rules: Vec::new(),
-        password_rules: rules.password.describe(),
+        password_rules: password_rules(state).await.map_err(fail)?,
     })
 }
 
@@ -261,32 +264,15 @@ pub struct ResetPage {
 }
 
 async fn reset_view(state: &AppState, token: &str) -> Result<ResetPage, Response> {
-    let link_error = |error: Error| {
-        let d = describe(&error);
-        let page = MessagePage {
-            chrome: Chrome::anonymous(state),
-            heading: "This link cannot be used".into(),
-            message: d.message,
-            kind: "error",
-            back_href: "/forgot-password".into(),
-            back_label: "Ask for a new link".into(),
-        };
-        (d.status, page).into_response()
-    };
-    let info = state.kw.reset_link(token).await.map_err(link_error)?;
-    let policy = async {
-        let mut tx = state.kw.store.read().await?;
-        state.kw.security_policy(tx.as_mut()).await
-    }
-    .await
-    .map_err(link_error)?;
+    let fail = |e: Error| link_error(state, &e, "/forgot-password", "Ask for a new link");
+    let info = state.kw.reset_link(token).await.map_err(fail)?;
     Ok(ResetPage {
         chrome: Chrome::anonymous(state),
         token: token.to_owned(),
         email: info.user.email,
         error: None,
         rules: Vec::new(),
-        password_rules: policy.password.describe(),
+        password_rules: password_rules(state).await.map_err(fail)?,
     })
 }
 
