@@ -8,7 +8,7 @@ use crate::telemetry::{metrics_handle, track};
 use crate::{api, web};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use keyward_core::clock::{Clock, OsRandom, SystemClock};
@@ -91,6 +91,7 @@ impl App {
             // The docs page and its assets are served from the binary: nothing from the internet.
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
+            .layer(axum::middleware::from_fn(security_headers))
             .layer(axum::middleware::from_fn(track))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(CatchPanicLayer::custom(|_| -> Response {
@@ -124,6 +125,18 @@ impl App {
         self.store.close().await;
         Ok(())
     }
+}
+
+/// Headers every answer carries. Why: pages hold tokens and backup codes shown once, so nothing
+/// is cached unless a handler says so; no page may be framed (clickjacking); no MIME sniffing.
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
 }
 
 /// Background jobs, every `every`: access end dates.

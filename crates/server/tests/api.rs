@@ -143,6 +143,12 @@ async fn operations_endpoints_answer(engine: Engine) {
     for path in ["/api/v1/auth/login", "/api/v1/me", "/api/v1/me/tokens", "/api/v1/me/sessions", "/api/v1/users", "/api/v1/audit"] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI documents {path}");
     }
+    let page = c.get(format!("{}/login", app.base)).send().await.unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY", "pages cannot be framed");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["cache-control"], "no-store", "pages that may show secrets are not cached");
+    let css = c.get(format!("{}/static/keyward.css", app.base)).send().await.unwrap();
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
     let docs = c.get(format!("{}/api/docs/", app.base)).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await.unwrap();

@@ -114,11 +114,20 @@ pub struct Chrome {
     pub page: &'static str,
     /// A reminder that the policy requires MFA by a date (or now).
     pub mfa_banner: Option<String>,
+    /// Show the admins' settings pages (policies, activity, reviews) in the menu.
+    pub admin_settings: bool,
 }
 
 impl Chrome {
     pub fn anonymous(state: &AppState) -> Chrome {
-        Chrome { platform_name: state.config.platform_name.clone(), me: None, section: "", page: "", mfa_banner: None }
+        Chrome {
+            platform_name: state.config.platform_name.clone(),
+            me: None,
+            section: "",
+            page: "",
+            mfa_banner: None,
+            admin_settings: false,
+        }
     }
 
     pub fn for_actor(state: &AppState, actor: &Actor, section: &'static str, page: &'static str) -> Chrome {
@@ -134,6 +143,7 @@ impl Chrome {
             }),
             section,
             page,
+            admin_settings: actor.can(keyward_core::policy::Capability::ManagePolicies),
             mfa_banner: if actor.mfa_pending() {
                 Some("The security policy requires multi-factor authentication before you can continue.".into())
             } else {
@@ -184,8 +194,9 @@ impl IntoResponse for PageError {
             s if s.is_client_error() => "Please check your input",
             _ => "Something went wrong",
         };
+        // The message fills the whole page, also when the failed page was a settings page.
         let page = MessagePage {
-            chrome: self.chrome,
+            chrome: Chrome { section: "", ..self.chrome },
             heading: heading.into(),
             message: d.message,
             kind: "error",

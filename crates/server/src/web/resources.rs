@@ -30,6 +30,16 @@ fn page_err(state: &AppState, actor: &Actor) -> impl Fn(Error) -> PageError {
     move |error| PageError { error, chrome: chrome.clone() }
 }
 
+/// The level in the words the pages use.
+fn access_label(level: Level) -> &'static str {
+    match level {
+        Level::Full => "Full",
+        Level::Edit => "Edit",
+        Level::View => "View only",
+        Level::None => "None",
+    }
+}
+
 pub struct Row {
     id: String,
     name: String,
@@ -81,7 +91,7 @@ async fn list_page(state: &AppState, actor: &Actor, q: &ListQuery, error: Option
                 name: v.resource.name.clone(),
                 kind: v.resource.kind.label(),
                 team: v.resource.team_id.and_then(|t| team_names.get(&t).cloned()).unwrap_or_default(),
-                access: v.decision.level.as_str(),
+                access: access_label(v.decision.level),
             })
             .collect(),
         next_cursor: next.map(|n| n.to_string()),
@@ -259,12 +269,7 @@ async fn resource_page(
         cpu: r.cpu_millis,
         memory: r.memory_mib,
         storage: r.storage_gib,
-        access: match v.decision.level {
-            Level::Full => "Full",
-            Level::Edit => "Edit",
-            Level::View => "View only",
-            Level::None => "None",
-        },
+        access: access_label(v.decision.level),
         may_edit: v.may(Action::Edit),
         may_share,
         may_delete: v.may(Action::Delete),

@@ -274,6 +274,7 @@ pub struct UserView {
     created: String,
     access_ends: String,
     access_end_input: String,
+    teams: String,
 }
 
 pub struct LoginRow {
@@ -315,6 +316,7 @@ async fn user_page(
     actor.require(Capability::ManageUsers).map_err(page_err)?;
     let user: User = state.kw.get_user(actor, id).await.map_err(page_err)?;
     let logins = state.kw.login_history(actor, id, 20).await.map_err(page_err)?;
+    let teams = state.kw.teams_of_users(actor, &[id]).await.map_err(page_err)?.remove(&id).unwrap_or_default();
     Ok(UserPage {
         chrome: chrome(state, actor, "users"),
         csrf_token: csrf_of(actor),
@@ -331,6 +333,7 @@ async fn user_page(
             created: show_time(Some(user.created_at)),
             access_ends: user.access_expires_at.map_or_else(|| "No end date".into(), |t| show_time(Some(t))),
             access_end_input: input_time(user.access_expires_at),
+            teams: if teams.is_empty() { "None".into() } else { teams.into_iter().map(|t| t.name).collect::<Vec<_>>().join(", ") },
             full_name: user.full_name,
             email: user.email,
         },
