@@ -116,8 +116,16 @@ impl Keyward {
 
     /// The decision for `user` on `resource`, from the database as it is now.
     pub(crate) async fn decision(&self, tx: &mut dyn Tx, user: &User, resource: &Resource, now: OffsetDateTime) -> Result<Decision> {
-        let teams = tx.teams_of(user.id).await?;
         let grants = tx.grants_for(resource.id, resource.project_id, user.id).await?;
+        // Why no second query: `grants_for` returns team shares only for the user's own teams
+        // (one indexed statement on the hot path), so those teams are the ones that matter here.
+        let teams: Vec<TeamId> = grants
+            .iter()
+            .filter_map(|g| match g.subject {
+                access::Subject::Team(t) => Some(t),
+                _ => None,
+            })
+            .collect();
         Ok(access::decide(&access::Facts {
             user_id: user.id,
             role: user.role,
