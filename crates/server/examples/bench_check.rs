@@ -103,7 +103,7 @@ async fn seed(url: &str, shares: i64) -> anyhow::Result<()> {
         format!(
             "{} INSERT OR IGNORE INTO shares (resource_id, subject_type, subject_id, level, created_at) \
              SELECT printf('00000000-0000-7000-a000-%012d', i % {RESOURCES}), CASE WHEN i % 5 = 0 THEN 'team' ELSE 'user' END, \
-             CASE WHEN i % 5 = 0 THEN printf('00000000-0000-7000-9000-%012d', (i * 7) % {TEAMS}) ELSE printf('00000000-0000-7000-8000-%012d', (i * 13) % {USERS}) END, \
+             CASE WHEN i % 5 = 0 THEN printf('00000000-0000-7000-9000-%012d', (i * 7 + i / {RESOURCES}) % {TEAMS}) ELSE printf('00000000-0000-7000-8000-%012d', (i * 13 + (i / {RESOURCES}) * 997) % {USERS}) END, \
              CASE WHEN i % 2 = 0 THEN 'view' ELSE 'edit' END, 0 FROM n",
             series(shares)
         ),
@@ -112,6 +112,8 @@ async fn seed(url: &str, shares: i64) -> anyhow::Result<()> {
         sqlx::query(sqlx::AssertSqlSafe(s)).execute(&mut c).await?;
     }
     sqlx::query("ANALYZE").execute(&mut c).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM shares").fetch_one(&mut c).await?;
+    println!("{n} distinct shares stored");
     Ok(())
 }
 
