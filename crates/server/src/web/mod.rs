@@ -2,9 +2,11 @@
 //! work without JavaScript and carry the session's CSRF token.
 
 mod account;
+mod invitations;
 mod resources;
 mod session;
 mod settings;
+mod sharing;
 mod teams;
 mod users;
 
@@ -48,14 +50,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/settings", get(|| async { Redirect::to("/settings/users") }))
         .route("/settings/users", get(users::list))
-        .route("/settings/users/invite", get(users::invite_form).post(users::invite_submit))
+        .route("/settings/users/invite", get(invitations::invite_form).post(invitations::invite_submit))
         .route("/settings/users/{id}", get(users::show))
         .route("/settings/users/{id}/role", post(users::update_role))
         .route("/settings/users/{id}/access-end", post(users::access_end))
         .route("/settings/users/{id}/deactivate", get(users::confirm_deactivate).post(users::deactivate))
         .route("/settings/users/{id}/reactivate", get(users::confirm_reactivate).post(users::reactivate))
-        .route("/settings/invitations/{id}/resend", post(users::resend))
-        .route("/settings/invitations/{id}/revoke", post(users::revoke))
+        .route("/settings/invitations/{id}/resend", post(invitations::resend))
+        .route("/settings/invitations/{id}/revoke", post(invitations::revoke))
         .route("/forgot-password", get(session::forgot_page).post(session::forgot_submit))
         .route("/reset-password/{token}", get(session::reset_page).post(session::reset_submit))
         .route("/settings/teams", get(teams::list).post(teams::create))
@@ -71,10 +73,10 @@ pub fn router() -> Router<AppState> {
         .route("/resources", get(resources::list).post(resources::create))
         .route("/resources/{id}", get(resources::show))
         .route("/resources/{id}/edit", post(resources::edit))
-        .route("/resources/{id}/shares/add", post(resources::add_share))
-        .route("/resources/{id}/shares/remove", post(resources::remove_share))
-        .route("/resources/{id}/visibility", post(resources::visibility))
-        .route("/resources/{id}/credentials", post(resources::credentials))
+        .route("/resources/{id}/shares/add", post(sharing::add_share))
+        .route("/resources/{id}/shares/remove", post(sharing::remove_share))
+        .route("/resources/{id}/visibility", post(sharing::visibility))
+        .route("/resources/{id}/credentials", post(sharing::credentials))
         .route("/resources/{id}/delete", post(resources::delete))
         .route("/static/keyward.css", get(stylesheet))
         .route("/static/keyward.js", get(script))
