@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod cache;
 pub mod clock;
 pub mod context;
 pub mod crypto;
@@ -46,6 +47,8 @@ pub struct Keyward {
     pub mailer: Arc<dyn mail::Mailer>,
     /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
     pub keys: Arc<crypto::Keyring>,
+    /// Tokens and decisions remembered under the current access-data generation.
+    pub cache: Arc<cache::AuthzCache>,
     pub settings: CoreSettings,
 }
 

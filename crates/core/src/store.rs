@@ -194,6 +194,10 @@ pub trait Tx: Send {
     async fn sealed_values(&mut self) -> Result<Vec<SealedValue>>;
     async fn update_sealed(&mut self, value: &SealedValue) -> Result<()>;
 
+    /// The current generation of access data: every change to users, API tokens, team
+    /// membership, resources or shares moves it on, in the same transaction.
+    async fn authz_generation(&mut self) -> Result<i64>;
+
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;

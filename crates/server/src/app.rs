@@ -50,6 +50,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
         keys: Arc::new(crate::keys::load(&config)?),
+        cache: Arc::new(keyward_core::cache::AuthzCache::default()),
         settings: CoreSettings {
             public_url: config.public_url(),
             platform_name: config.platform_name.clone(),

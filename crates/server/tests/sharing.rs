@@ -20,6 +20,7 @@ engine_tests!(
     deactivation_denies_and_reactivation_restores,
     quotas_are_enforced_also_under_concurrency,
     check_batch_explain_and_time_bound_shares,
+    changes_through_one_node_hold_on_another_at_once,
 );
 
 /// A signed-in user of `role` and their id.
@@ -353,4 +354,35 @@ async fn check_batch_explain_and_time_bound_shares(engine: Engine) {
     assert_eq!(after["allowed"], false, "a time-bound share stops counting at its end");
     let guest = app.user(&admin, "gu2@example.com", "gu2", "developer", PW).await;
     let _ = guest;
+}
+
+async fn changes_through_one_node_hold_on_another_at_once(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let node_b = app.second_node().await;
+    let admin_a = app.admin().await;
+    let (owner, _) = person(&app, &admin_a, "n1@example.com", "developer").await;
+    let (peer, peer_id) = person(&app, &admin_a, "n2@example.com", "developer").await;
+    let (_, res) = create(&owner, json!({ "kind": "app", "name": "multi-node" })).await;
+    let id = res["id"].as_str().unwrap().to_owned();
+    // The platform asks node B with an admin's API token.
+    let (_, token) = admin_a.post("/api/v1/me/tokens", json!({ "name": "platform" })).await;
+    let mut platform = node_b.client();
+    platform.bearer = token["token"].as_str().map(str::to_owned);
+    let ask =
+        |action: &'static str| platform.post("/api/v1/authz/check", json!({ "user_id": peer_id, "action": action, "resource_id": id }));
+    for _ in 0..3 {
+        assert_eq!(ask("view").await.1["allowed"], false, "node B remembers the answer");
+    }
+    share(&owner, &id, json!([{ "subject": { "type": "user", "id": peer_id }, "level": "edit" }])).await;
+    assert_eq!(ask("edit").await.1["allowed"], true, "a share made through node A holds on node B at once");
+    admin_a.patch(&format!("/api/v1/users/{peer_id}"), json!({ "role": "viewer" })).await;
+    assert_eq!(ask("edit").await.1["allowed"], false, "a role change through node A holds on node B at once");
+    assert_eq!(ask("view").await.1["allowed"], true);
+    admin_a.post(&format!("/api/v1/users/{peer_id}/deactivate"), json!({})).await;
+    assert_eq!(ask("view").await.1["allowed"], false, "a deactivation through node A holds on node B at once");
+    let _ = peer;
+    // Revoking the platform's token on node A ends it on node B at once.
+    let (_, tokens) = admin_a.get("/api/v1/me/tokens").await;
+    admin_a.delete(&format!("/api/v1/me/tokens/{}", tokens["items"][0]["id"].as_str().unwrap())).await;
+    assert_eq!(ask("view").await.0, StatusCode::UNAUTHORIZED);
 }

@@ -28,6 +28,13 @@ pub struct SqlTx {
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
+/// Moves the access-data generation on (see `Tx::authz_generation`). Called by every store
+/// method that changes what a cached decision or token depends on, so no write path can forget it.
+async fn bump(c: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE authz_generation SET value = value + 1 WHERE id = 1").execute(c).await.map_err(db_err)?;
+    Ok(())
+}
+
 impl SqlTx {
     pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
         SqlTx { conn: Conn::Plain(conn), engine, _writer: None }
@@ -79,7 +86,8 @@ impl Tx for SqlTx {
         users::insert(self.c(), user).await
     }
     async fn update_user(&mut self, user: &User) -> Result<()> {
-        users::update(self.c(), user).await
+        users::update(self.c(), user).await?;
+        bump(self.c()).await
     }
     async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
         users::by_id(self.c(), id).await
@@ -176,10 +184,14 @@ impl Tx for SqlTx {
         sessions::tokens_of(self.c(), user).await
     }
     async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool> {
-        sessions::delete_token(self.c(), id, user).await
+        let done = sessions::delete_token(self.c(), id, user).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
     async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64> {
-        sessions::delete_tokens_of(self.c(), user).await
+        let done = sessions::delete_tokens_of(self.c(), user).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
 
     async fn insert_link(&mut self, link: &OneTimeLink) -> Result<()> {
@@ -231,7 +243,9 @@ impl Tx for SqlTx {
         teams::set_quotas(self.c(), team, quotas, at).await
     }
     async fn delete_team(&mut self, team: TeamId) -> Result<bool> {
-        teams::delete(self.c(), team).await
+        let done = teams::delete(self.c(), team).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
     async fn team_by_id(&mut self, id: TeamId) -> Result<Option<Team>> {
         teams::by_id(self.c(), id).await
@@ -243,10 +257,14 @@ impl Tx for SqlTx {
         teams::members(self.c(), team).await
     }
     async fn add_member(&mut self, team: TeamId, user: UserId, at: OffsetDateTime) -> Result<bool> {
-        teams::add_member(self.c(), team, user, at).await
+        let done = teams::add_member(self.c(), team, user, at).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
     async fn remove_member(&mut self, team: TeamId, user: UserId) -> Result<bool> {
-        teams::remove_member(self.c(), team, user).await
+        let done = teams::remove_member(self.c(), team, user).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
     async fn teams_of(&mut self, user: UserId) -> Result<Vec<TeamId>> {
         teams::teams_of(self.c(), user).await
@@ -265,10 +283,13 @@ impl Tx for SqlTx {
         resources::insert(self.c(), resource).await
     }
     async fn update_resource(&mut self, resource: &Resource) -> Result<()> {
-        resources::update(self.c(), resource).await
+        resources::update(self.c(), resource).await?;
+        bump(self.c()).await
     }
     async fn delete_resource(&mut self, id: ResourceId) -> Result<bool> {
-        resources::delete(self.c(), id).await
+        let done = resources::delete(self.c(), id).await?;
+        bump(self.c()).await?;
+        Ok(done)
     }
     async fn resource_by_id(&mut self, id: ResourceId) -> Result<Option<Resource>> {
         resources::by_id(self.c(), id).await
@@ -293,7 +314,8 @@ impl Tx for SqlTx {
         resources::grants_for(self.c(), resource, project, user).await
     }
     async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()> {
-        resources::replace_shares(self.c(), resource, shares).await
+        resources::replace_shares(self.c(), resource, shares).await?;
+        bump(self.c()).await
     }
     async fn put_credentials(&mut self, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()> {
         resources::put_credentials(self.c(), resource, sealed, by, at).await
@@ -306,6 +328,11 @@ impl Tx for SqlTx {
     }
     async fn update_sealed(&mut self, value: &SealedValue) -> Result<()> {
         resources::update_sealed(self.c(), value).await
+    }
+
+    async fn authz_generation(&mut self) -> Result<i64> {
+        let row: (i64,) = sqlx::query_as("SELECT value FROM authz_generation WHERE id = 1").fetch_one(self.c()).await.map_err(db_err)?;
+        Ok(row.0)
     }
 
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {

@@ -55,6 +55,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub kw: keyward_core::Keyward,
     pub data_dir: std::path::PathBuf,
+    /// The database this node uses (a second node may share it).
+    pub database_url: String,
     _pg: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -86,10 +88,17 @@ pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Config))
         }
     };
     let config = Config { data_dir: data_dir.clone(), listen: "127.0.0.1:0".into(), database_url, ..Config::default() };
+    Some(start(config, configure, pg).await)
+}
+
+/// Opens and serves a node with `config` on a random port.
+async fn start(config: Config, configure: impl FnOnce(&mut Config), pg: Option<PgDatabase>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
     let addr = listener.local_addr().expect("local address");
     let mut config = Config { public_url: Some(format!("http://{addr}")), ..config };
     configure(&mut config);
+    let database_url = config.database_url();
+    let data_dir = config.data_dir.clone();
     let clock = Arc::new(ManualClock::default());
     let app = keyward_server::open(config, clock.clone()).await.expect("open the app");
     let kw = app.kw.clone();
@@ -101,10 +110,17 @@ pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Config))
             })
             .await;
     });
-    Some(TestApp { base: format!("http://{addr}"), clock, kw, data_dir, _pg: pg, shutdown: Some(tx) })
+    TestApp { base: format!("http://{addr}"), clock, kw, data_dir, database_url, _pg: pg, shutdown: Some(tx) }
 }
 
 impl TestApp {
+    /// Another node on the same database, as a scale-out deployment runs them.
+    pub async fn second_node(&self) -> TestApp {
+        let data_dir = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
+        let config = Config { data_dir, listen: "127.0.0.1:0".into(), database_url: Some(self.database_url.clone()), ..Config::default() };
+        start(config, |_| {}, None).await
+    }
+
     /// Creates the first admin, as `keyward init --password-stdin` does.
     pub async fn init_admin(&self) {
         let pw = keyward_core::password::Password::new(ADMIN_PASSWORD);

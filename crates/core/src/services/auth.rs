@@ -201,14 +201,22 @@ impl Keyward {
     /// The actor behind an API token, or 401.
     pub async fn authenticate_token(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
         let now = self.clock.now();
+        let hash = token_hash(token);
         let mut tx = self.store.read().await?;
-        let api_token = tx.api_token_by_hash(&token_hash(token)).await?.ok_or(Error::Unauthenticated)?;
-        if api_token.expires_at.is_some_and(|t| now >= t) {
-            return Err(Error::Unauthenticated);
-        }
-        let user = tx.user_by_id(api_token.user_id).await?.ok_or(Error::Unauthenticated)?;
+        // The generation is read before anything else, so a remembered token is never older
+        // than the last committed revocation, deactivation or role change.
+        let generation = tx.authz_generation().await?;
+        let (api_token, user) = match self.cache.token(&hash, generation, now) {
+            Some(hit) => hit,
+            None => {
+                let api_token = tx.api_token_by_hash(&hash).await?.ok_or(Error::Unauthenticated)?;
+                let user = tx.user_by_id(api_token.user_id).await?.ok_or(Error::Unauthenticated)?;
+                self.cache.put_token(&hash, generation, api_token.clone(), user.clone());
+                (api_token, user)
+            }
+        };
         drop(tx);
-        if !user.can_act(now) {
+        if api_token.expires_at.is_some_and(|t| now >= t) || !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
         if api_token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
@@ -216,6 +224,7 @@ impl Keyward {
             tx.touch_api_token(api_token.id, now).await?;
             tx.touch_user(user.id, now).await?;
             tx.commit().await?;
+            self.cache.touched(&hash, now);
         }
         Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline: None })
     }

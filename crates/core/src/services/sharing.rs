@@ -173,7 +173,8 @@ impl Keyward {
     pub async fn check(&self, actor: &Actor, req: &CheckRequest) -> Result<CheckResult> {
         actor.require(Capability::CheckAccess)?;
         let mut tx = self.store.read().await?;
-        self.check_one(tx.as_mut(), req).await
+        let generation = tx.authz_generation().await?;
+        self.check_one(tx.as_mut(), generation, req).await
     }
 
     /// Many checks, answered in order (up to 1000).
@@ -183,23 +184,34 @@ impl Keyward {
             return Err(Error::invalid_field("checks", "too_many_checks", format!("At most {MAX_BATCH} checks per batch.")));
         }
         let mut tx = self.store.read().await?;
+        let generation = tx.authz_generation().await?;
         let mut out = Vec::with_capacity(reqs.len());
         for r in reqs {
-            out.push(self.check_one(tx.as_mut(), r).await?);
+            out.push(self.check_one(tx.as_mut(), generation, r).await?);
         }
         Ok(out)
     }
 
-    async fn check_one(&self, tx: &mut dyn crate::store::Tx, req: &CheckRequest) -> Result<CheckResult> {
+    /// One check, answered from memory when the access data has not changed since (see
+    /// `cache`), otherwise from the database. `generation` is read before any data.
+    async fn check_one(&self, tx: &mut dyn crate::store::Tx, generation: i64, req: &CheckRequest) -> Result<CheckResult> {
         let now = self.clock.now();
-        let refuse = |reason: &str| CheckResult { allowed: false, level: Level::None, reason: reason.to_owned() };
-        let Some(user) = tx.user_by_id(req.user_id).await? else { return Ok(refuse("No such user.")) };
-        let Some(resource) = tx.resource_by_id(req.resource_id).await? else { return Ok(refuse("No such resource.")) };
-        let decision = self.decision(tx, &user, &resource, now).await?;
+        let (decision, kind) = match self.cache.decision(req.user_id, req.resource_id, generation, now) {
+            Some(hit) => hit,
+            None => {
+                let refuse = |reason: &str| CheckResult { allowed: false, level: Level::None, reason: reason.to_owned() };
+                let Some(user) = tx.user_by_id(req.user_id).await? else { return Ok(refuse("No such user.")) };
+                let Some(resource) = tx.resource_by_id(req.resource_id).await? else { return Ok(refuse("No such resource.")) };
+                let (decision, grants_end) = self.decision_with_end(tx, &user, &resource, now).await?;
+                let until = crate::cache::earliest([grants_end, user.access_expires_at]);
+                self.cache.put_decision(user.id, resource.id, generation, decision.clone(), resource.kind, until);
+                (decision, resource.kind)
+            }
+        };
         Ok(CheckResult {
-            allowed: access::allows(&decision, req.action, resource.kind),
+            allowed: access::allows(&decision, req.action, kind),
             level: decision.level,
-            reason: reason(&decision, req.action, resource.kind),
+            reason: reason(&decision, req.action, kind),
         })
     }
 
