@@ -195,6 +195,7 @@ impl Keyward {
             via: AuthVia::Session { id: session.id, csrf_token: session.csrf_token, mfa_pending: session.mfa_pending },
             meta,
             mfa_deadline,
+            generation: None,
         })
     }
 
@@ -226,7 +227,7 @@ impl Keyward {
             tx.commit().await?;
             self.cache.touched(&hash, now);
         }
-        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline: None })
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline: None, generation: Some(generation) })
     }
 
     /// Ends the actor's session on the server.

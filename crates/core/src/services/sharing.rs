@@ -173,7 +173,10 @@ impl Keyward {
     pub async fn check(&self, actor: &Actor, req: &CheckRequest) -> Result<CheckResult> {
         actor.require(Capability::CheckAccess)?;
         let mut tx = self.store.read().await?;
-        let generation = tx.authz_generation().await?;
+        let generation = match actor.generation {
+            Some(g) => g,
+            None => tx.authz_generation().await?,
+        };
         self.check_one(tx.as_mut(), generation, req).await
     }
 
