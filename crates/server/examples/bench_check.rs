@@ -68,6 +68,14 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let token = token["token"].as_str().unwrap_or_default().to_owned();
 
+    // With BENCH_HOLD_SECONDS set, serve for an outside load generator (such as wrk) instead.
+    if let Some(hold) = std::env::var("BENCH_HOLD_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()) {
+        println!("serving {base} for {hold}s; token {token}");
+        println!("sample check body: {}", json!({ "user_id": uid("8000", 31), "action": "view", "resource_id": uid("a000", 17) }));
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     let trivial = load(&base, "/healthz", None, seconds, connections, 0).await;
     let cold = load(&base, "/api/v1/authz/check", Some(token.clone()), seconds, connections, 0).await;
     let hot = load(&base, "/api/v1/authz/check", Some(token), seconds, connections, 10_000).await;
