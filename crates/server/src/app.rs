@@ -105,7 +105,7 @@ impl App {
             }))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
             }))
             .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
             .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
@@ -126,6 +126,16 @@ impl App {
         self.store.close().await;
         Ok(())
     }
+}
+
+/// The path as logs may show it: the single-use tokens in link paths are secrets.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/invite/", "/reset-password/"] {
+        if path.starts_with(prefix) && path.len() > prefix.len() {
+            return format!("{prefix}[redacted]").into();
+        }
+    }
+    path.into()
 }
 
 /// Headers every answer carries. Why: pages hold tokens and backup codes shown once, so nothing
@@ -175,4 +185,16 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn link_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/invite/abc123"), "/invite/[redacted]");
+        assert_eq!(loggable_path("/reset-password/xyz"), "/reset-password/[redacted]");
+        assert_eq!(loggable_path("/api/v1/me"), "/api/v1/me");
+    }
 }
