@@ -112,7 +112,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(r: JsonRejection) -> Response {
     match r {
         JsonRejection::JsonDataError(e) => {
-            let cause = std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string());
+            let cause = without_values(&std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string()));
             error_response(StatusCode::BAD_REQUEST, "invalid_body", &format!("The request body is not as expected: {cause}."), None)
         }
         JsonRejection::JsonSyntaxError(_) => {
@@ -156,5 +156,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 None,
             )),
         }
+    }
+}
+
+/// A deserialisation message without the values it quotes: a password sent with the wrong type
+/// must not come back in the error.
+fn without_values(message: &str) -> String {
+    let mut out = message.to_owned();
+    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(start) = out.find(marker) {
+            let after = start + marker.len();
+            let kind_end = out[after..].find(' ').map_or(out.len(), |i| after + i);
+            if let Some(expected) = out[kind_end..].find(", expected") {
+                out.replace_range(kind_end..kind_end + expected, "");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn quoted_values_are_left_out() {
+        assert_eq!(
+            without_values("password: invalid type: string \"hunter2\", expected u32 at line 1"),
+            "password: invalid type: string, expected u32 at line 1"
+        );
+        assert_eq!(
+            without_values("code: invalid type: integer `123456`, expected a string"),
+            "code: invalid type: integer, expected a string"
+        );
+        assert_eq!(without_values("unknown field `admin`, expected `email`"), "unknown field `admin`, expected `email`");
     }
 }
