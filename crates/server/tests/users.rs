@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Engine, link_token, spawn_app, spawn_app_with};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Engine, link_token, spawn_app};
 use keyward_testkit::engine_tests;
-use keyward_testkit::smtp::SmtpServer;
 use reqwest::StatusCode;
 use serde_json::json;
 use time::Duration;
@@ -14,7 +13,6 @@ const PW: &str = "Plover-Quartz-42!";
 
 engine_tests!(
     invitation_by_email_lands_in_the_outbox,
-    invitation_by_email_reaches_the_smtp_server,
     invitation_without_email_gives_a_single_use_link,
     duplicate_emails_are_conflicts,
     invitations_expire_and_can_be_resent_or_revoked,
@@ -52,37 +50,6 @@ async fn invitation_by_email_lands_in_the_outbox(engine: Engine) {
     assert_eq!(status, StatusCode::OK);
     let (_, me) = bob.get("/api/v1/me").await;
     assert_eq!(me["role"], "developer");
-}
-
-async fn invitation_by_email_reaches_the_smtp_server(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let port = smtp.port;
-    let Some(app) = spawn_app_with(engine, |c| {
-        c.smtp_host = Some("127.0.0.1".into());
-        c.smtp_port = Some(port);
-        c.smtp_security = keyward_server::config::SmtpSecurity::None;
-        c.smtp_from = Some("Acme Platform <noreply@acme.example>".into());
-        c.platform_name = "Acme Platform".into();
-    })
-    .await
-    else {
-        return;
-    };
-    let admin = app.admin().await;
-    let (status, body) = admin
-        .post("/api/v1/invitations", json!({ "email": "carol@example.com", "full_name": "Carol", "role": "viewer", "send_email": true }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body.get("accept_url").is_none());
-    let got = smtp.wait_for(1).await;
-    assert_eq!(got.len(), 1, "the SMTP server received the invitation");
-    assert_eq!(got[0].from, "noreply@acme.example");
-    assert_eq!(got[0].to, vec!["carol@example.com".to_owned()]);
-    assert!(got[0].data.contains("join Acme Platform as Viewer"), "{}", got[0].data);
-    let token = link_token(&got[0].data, "invite").unwrap();
-    let (status, _) = app.client().post("/api/v1/invitations/accept", json!({ "token": token, "password": PW })).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(app.outbox().is_empty(), "with SMTP configured nothing goes to the outbox");
 }
 
 async fn invitation_without_email_gives_a_single_use_link(engine: Engine) {
