@@ -34,7 +34,13 @@ pub struct LoginQuery {
     reset: Option<String>,
 }
 
-pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> LoginPage {
+pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
+    // Someone already signed in goes where they were headed instead of signing in again.
+    if let Some(cookie) = jar.get(crate::extract::SESSION_COOKIE)
+        && state.kw.authenticate_session(cookie.value(), keyward_core::RequestMeta::default()).await.is_ok()
+    {
+        return Redirect::to(safe_next(q.next.as_deref().unwrap_or("/"))).into_response();
+    }
     LoginPage {
         chrome: Chrome::anonymous(&state),
         error: None,
@@ -46,6 +52,7 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuer
         email: String::new(),
         next: safe_next(q.next.as_deref().unwrap_or("/")).to_owned(),
     }
+    .into_response()
 }
 
 #[derive(Deserialize)]
