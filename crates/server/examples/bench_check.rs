@@ -7,6 +7,8 @@
 //! from the database); and checks cycling through 10,000 pairs (answered from the node's memory
 //! while the access data does not change).
 //!
+//! `BENCH_DB_CONNECTIONS=N` sets the database pool size.
+//!
 //! The load comes from this process on loopback, so on a small machine client and server share
 //! the cores; the ratio between the two endpoints is the figure to watch.
 
@@ -39,7 +41,10 @@ async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("keyward-bench-{}", uuid::Uuid::now_v7().simple()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let config = Config { data_dir: dir.clone(), public_url: Some(format!("http://{addr}")), ..Config::default() };
+    let pool =
+        std::env::var("BENCH_DB_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(Config::default().database_max_connections);
+    let config =
+        Config { data_dir: dir.clone(), public_url: Some(format!("http://{addr}")), database_max_connections: pool, ..Config::default() };
     let app = keyward_server::open(config.clone(), Arc::new(SystemClock)).await?;
     app.kw.init_admin("bench@example.com", "Bench Admin", Some(&Password::new("Bench-Admin-Passw0rd!"))).await?;
 
