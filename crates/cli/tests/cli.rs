@@ -80,11 +80,17 @@ async fn serve(dir: &Path, db: Option<&str>) -> (Server, String) {
     panic!("keyward serve did not become ready at {base}");
 }
 
-async fn sign_in(base: &str, password: &str) -> (StatusCode, Option<reqwest::Client>) {
+/// Signs in; answers the status and, on success, a client with the session cookie and the
+/// session's CSRF token.
+async fn sign_in(base: &str, password: &str) -> (StatusCode, Option<(reqwest::Client, String)>) {
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let res = http.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": EMAIL, "password": password })).send().await.unwrap();
     let status = res.status();
-    (status, (status == StatusCode::OK).then_some(http))
+    if status != StatusCode::OK {
+        return (status, None);
+    }
+    let body: Value = res.json().await.unwrap();
+    (status, Some((http, body["csrf_token"].as_str().unwrap_or_default().to_owned())))
 }
 
 fn temp_dir() -> PathBuf {
@@ -110,7 +116,7 @@ async fn operator_journey(db: Option<&str>) {
     let (server, base) = serve(&dir, db).await;
     let (status, client) = sign_in(&base, PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
-    let me: Value = client.unwrap().get(format!("{base}/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = client.unwrap().0.get(format!("{base}/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["role"], "admin");
     assert_eq!(sign_in(&base, "Another-Good-9-Phrase").await.0, StatusCode::UNAUTHORIZED, "the refused init changed nothing");
     drop(server);
@@ -199,7 +205,7 @@ async fn break_glass_commands_reset_mfa_and_set_a_password() {
     let (status, client) = sign_in(&base, "Fresh-Lantern-84!").await;
     assert_eq!(status, StatusCode::OK);
     let audit: Value =
-        client.unwrap().get(format!("{base}/api/v1/audit?action=user.password_set")).send().await.unwrap().json().await.unwrap();
+        client.unwrap().0.get(format!("{base}/api/v1/audit?action=user.password_set")).send().await.unwrap().json().await.unwrap();
     assert_eq!(audit["items"][0]["actor_kind"], "cli", "audited as the command line");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -209,18 +215,7 @@ async fn keys_rotate_reseals_every_secret() {
     let dir = temp_dir();
     assert!(init(&dir, None, Some(PASSWORD)).status.success());
     let (server, base) = serve(&dir, None).await;
-    let (_, client) = sign_in(&base, PASSWORD).await;
-    let client = client.unwrap();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = login["csrf_token"].as_str().unwrap().to_owned();
+    let (client, csrf) = sign_in(&base, PASSWORD).await.1.unwrap();
     let enrollment: Value =
         client.post(format!("{base}/api/v1/me/mfa/totp")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
@@ -241,21 +236,11 @@ async fn keys_rotate_reseals_every_secret() {
 
     // The re-sealed secret still opens: activation with a code from it works.
     let (_server, base) = serve(&dir, None).await;
-    let (_, client) = sign_in(&base, PASSWORD).await;
-    let client = client.unwrap();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (client, csrf) = sign_in(&base, PASSWORD).await.1.unwrap();
     let code = keyward_testkit::totp_code(&secret, time::OffsetDateTime::now_utc());
     let res = client
         .post(format!("{base}/api/v1/me/mfa/totp/activate"))
-        .header("x-csrf-token", login["csrf_token"].as_str().unwrap())
+        .header("x-csrf-token", &csrf)
         .json(&json!({ "code": code }))
         .send()
         .await

@@ -6,7 +6,7 @@ mod common;
 use common::{Engine, spawn_app};
 use keyward_core::access::{Action, Kind, Level, Subject};
 use keyward_core::model::{Quotas, Resource, Share, Team, User};
-use keyward_core::types::{ResourceId, TeamId, UserId, UserStatus};
+use keyward_core::types::{Email, FullName, ResourceId, TeamId, UserId, UserStatus};
 use keyward_testkit::engine_tests;
 use keyward_testkit::worlds::{S, World, level_number, reference, reference_allows, world};
 use proptest::strategy::{Strategy, ValueTree};
@@ -71,22 +71,10 @@ async fn write_world(app: &common::TestApp, w: &World, n: usize) -> (Vec<UserId>
     let mut tx = app.kw.store.write().await.unwrap();
     let users: Vec<UserId> = (0..w.users.len()).map(|_| UserId::new()).collect();
     for (i, u) in w.users.iter().enumerate() {
-        tx.insert_user(&User {
-            id: users[i],
-            email: format!("w{n}u{i}@example.com"),
-            full_name: format!("World {n} user {i}"),
-            role: u.role,
-            status: if u.active { UserStatus::Active } else { UserStatus::Deactivated },
-            password_hash: None,
-            mfa_enabled: false,
-            created_at: now,
-            updated_at: now,
-            last_active_at: None,
-            access_expires_at: None,
-            role_changed_at: None,
-        })
-        .await
-        .unwrap();
+        let email = Email::parse(&format!("w{n}u{i}@example.com")).unwrap();
+        let name = FullName::parse(&format!("World {n} user {i}")).unwrap();
+        let status = if u.active { UserStatus::Active } else { UserStatus::Deactivated };
+        tx.insert_user(&User { id: users[i], status, ..User::invited(&email, &name, u.role, now) }).await.unwrap();
     }
     let teams: Vec<TeamId> = (0..w.teams.len()).map(|_| TeamId::new()).collect();
     for (t, members) in w.teams.iter().enumerate() {
