@@ -76,6 +76,10 @@ pub struct TeamsPage {
     can_create: bool,
     users: Vec<(String, String, String)>,
     quota_inputs: Vec<(&'static str, &'static str, String)>,
+    draft_name: String,
+    draft_description: String,
+    draft_members: Vec<String>,
+    draft_lead: String,
 }
 
 async fn teams_page(state: &AppState, actor: &Actor, notice: Option<String>, error: Option<String>) -> Result<TeamsPage, PageError> {
@@ -91,6 +95,10 @@ async fn teams_page(state: &AppState, actor: &Actor, notice: Option<String>, err
         can_create,
         users: if can_create { people(state, actor).await.map_err(page_err)? } else { Vec::new() },
         quota_inputs: quota_inputs(&Quotas::default()),
+        draft_name: String::new(),
+        draft_description: String::new(),
+        draft_members: Vec::new(),
+        draft_lead: String::new(),
     })
 }
 
@@ -119,7 +127,19 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<Vec<(String, Stri
     match result {
         Ok(id) => Redirect::to(&format!("/settings/teams/{id}?done=created")).into_response(),
         Err(e) => match teams_page(&state, &f.actor, None, Some(describe(&e).message)).await {
-            Ok(page) => (describe(&e).status, page).into_response(),
+            // The form comes back as it was typed.
+            Ok(page) => {
+                let inputs = QUOTA_FIELDS.iter().map(|(k, l)| (*k, *l, field(&f.form, k).to_owned())).collect();
+                let page = TeamsPage {
+                    draft_name: field(&f.form, "name").to_owned(),
+                    draft_description: field(&f.form, "description").to_owned(),
+                    draft_members: f.form.iter().filter(|(k, _)| k == "member_ids").map(|(_, v)| v.clone()).collect(),
+                    draft_lead: field(&f.form, "lead_id").to_owned(),
+                    quota_inputs: inputs,
+                    ..page
+                };
+                (describe(&e).status, page).into_response()
+            }
             Err(pe) => pe.into_response(),
         },
     }
