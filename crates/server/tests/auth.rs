@@ -272,4 +272,9 @@ async fn sign_ins_are_recorded_and_audited(engine: Engine) {
     let actions: Vec<&str> = all["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"user.create"), "{actions:?}");
     assert!(actions.contains(&"auth.login"), "{actions:?}");
+
+    // Settings → Activity shows the failed sign-in to admins.
+    let page =
+        admin.http.get(format!("{}/settings/activity?action=auth.login_failed", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("auth.login_failed") && page.contains("bad_password"), "the Activity page lists the failed sign-in");
 }
