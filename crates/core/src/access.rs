@@ -1,6 +1,7 @@
 //! Effective access of a user to a resource (DESIGN.md §2): the one function every endpoint,
 //! list, page and the check API call. Pure: it decides from facts the store has gathered.
 
+use crate::policy::{Capability, role_can};
 use crate::types::{Role, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -236,10 +237,13 @@ pub fn decide(f: &Facts<'_>) -> Decision {
         })
         .max()
         .unwrap_or(Level::None);
-    let cap = match (f.role, f.kind) {
-        (Role::Viewer, Kind::DataSource) => Level::None,
-        (Role::Viewer, _) => Level::View,
-        _ => Level::Full,
+    // The role cap is the role matrix's (policy::role_can), not a second list of rules.
+    let cap = if f.kind == Kind::DataSource && !role_can(f.role, Capability::UseDataSources) {
+        Level::None
+    } else if !role_can(f.role, Capability::EditShared) {
+        Level::View
+    } else {
+        Level::Full
     };
     Decision { level: granted.min(cap), paths, capped: granted > cap, inactive: false }
 }

@@ -219,6 +219,15 @@ impl Keyward {
         }
     }
 
+    /// Removes a user's MFA and ends every session and API token of theirs; answers the user and
+    /// what ended, for the audit event (the admin's reset and the command line's share this).
+    async fn reset_mfa_in(&self, tx: &mut dyn Tx, user: UserId, now: OffsetDateTime) -> Result<(User, serde_json::Value)> {
+        let user = self.remove_mfa(tx, user, now).await?;
+        let sessions = tx.delete_sessions_of(user.id, None).await?;
+        let tokens = tx.delete_api_tokens_of(user.id).await?;
+        Ok((user, json!({ "sessions_ended": sessions, "tokens_revoked": tokens })))
+    }
+
     /// Removes a user's authenticator and backup codes.
     async fn remove_mfa(&self, tx: &mut dyn Tx, user: UserId, now: OffsetDateTime) -> Result<User> {
         tx.delete_totp(user).await?;
@@ -237,15 +246,8 @@ impl Keyward {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
-        let user = self.remove_mfa(tx.as_mut(), id, now).await?;
-        let sessions = tx.delete_sessions_of(id, None).await?;
-        let tokens = tx.delete_api_tokens_of(id).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "mfa.reset", now)
-                .target("user", id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
-        )
-        .await?;
+        let (user, ended) = self.reset_mfa_in(tx.as_mut(), id, now).await?;
+        tx.insert_audit(&AuditEvent::by(actor, "mfa.reset", now).target("user", id).details(ended)).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -328,15 +330,9 @@ impl Keyward {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let user = tx.user_by_email(&email.trim().to_lowercase()).await?.ok_or(Error::NotFound("User"))?;
-        let user = self.remove_mfa(tx.as_mut(), user.id, now).await?;
-        let sessions = tx.delete_sessions_of(user.id, None).await?;
-        let tokens = tx.delete_api_tokens_of(user.id).await?;
-        tx.insert_audit(
-            &AuditEvent::cli("mfa.reset", now)
-                .target("user", user.id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "via": "keyward users reset-mfa" })),
-        )
-        .await?;
+        let (user, mut ended) = self.reset_mfa_in(tx.as_mut(), user.id, now).await?;
+        ended["via"] = json!("keyward users reset-mfa");
+        tx.insert_audit(&AuditEvent::cli("mfa.reset", now).target("user", user.id).details(ended)).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -162,11 +162,17 @@ impl Keyward {
         Ok(CredentialsInfo { updated_at: now, updated_by: Some(actor.user.id) })
     }
 
-    /// When a data source's credentials were last set, if ever (never the credentials).
-    pub async fn credentials_info(&self, actor: &Actor, id: ResourceId) -> Result<Option<CredentialsInfo>> {
+    /// A resource the actor may see and, for a data source, when its credentials were last set
+    /// (never the credentials), read on one connection with one access decision.
+    pub async fn resource_details(
+        &self,
+        actor: &Actor,
+        id: ResourceId,
+    ) -> Result<(crate::services::resources::Visible, Option<CredentialsInfo>)> {
         let mut tx = self.store.read().await?;
-        self.visible(tx.as_mut(), actor, id).await?;
-        tx.credentials_info(id).await
+        let v = self.visible(tx.as_mut(), actor, id).await?;
+        let creds = if v.resource.kind == Kind::DataSource { tx.credentials_info(id).await? } else { None };
+        Ok((v, creds))
     }
 
     /// The check API: may `user` do `action` to `resource`? (admins and their tokens)
@@ -227,11 +233,6 @@ impl Keyward {
         let r = tx.resource_by_id(resource).await?.ok_or(Error::NotFound("Resource"))?;
         let decision = self.decision(tx.as_mut(), &u, &r, now).await?;
         Ok((r, decision))
-    }
-
-    /// What the actor may do to a resource they can see (for pages choosing which controls to show).
-    pub async fn my_access(&self, actor: &Actor, id: ResourceId) -> Result<Decision> {
-        Ok(self.get_resource(actor, id).await?.decision)
     }
 
     /// Re-seals every sealed value under the keyring's current key (after a new key was put

@@ -70,9 +70,8 @@ pub async fn list_resources(
 #[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources", params(("id" = String, Path)), responses((status = 200, body = Resource), (status = 404, body = ErrorBody)))]
 pub async fn get_resource(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<Resource>> {
     let id = ResourceId::parse(&id)?;
-    let v = state.kw.get_resource(&actor, id).await?;
-    let creds = if v.resource.kind == Kind::DataSource { state.kw.credentials_info(&actor, id).await?.map(|c| c.updated_at) } else { None };
-    Ok(Json(wire::resource(&v, creds)))
+    let (v, creds) = state.kw.resource_details(&actor, id).await?;
+    Ok(Json(wire::resource(&v, creds.map(|c| c.updated_at))))
 }
 
 /// Renames, resizes or moves a resource (edit access).

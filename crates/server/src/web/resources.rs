@@ -205,7 +205,7 @@ async fn resource_page(
     want_specific: bool,
 ) -> Result<ResourcePage, PageError> {
     let err = page_err(state, actor);
-    let v: Visible = state.kw.get_resource(actor, id).await.map_err(&err)?;
+    let (v, creds): (Visible, _) = state.kw.resource_details(actor, id).await.map_err(&err)?;
     let r = &v.resource;
     let may_share = v.may(Action::Share);
     let shares: Vec<Share> = if may_share { state.kw.get_shares(actor, id).await.map_err(&err)? } else { Vec::new() };
@@ -238,11 +238,7 @@ async fn resource_page(
     } else {
         "private"
     };
-    let credentials_at = if r.kind == Kind::DataSource {
-        state.kw.credentials_info(actor, id).await.map_err(&err)?.map(|c| show_time(Some(c.updated_at)))
-    } else {
-        None
-    };
+    let credentials_at = creds.map(|c| show_time(Some(c.updated_at)));
     Ok(ResourcePage {
         chrome: chrome(state, actor),
         csrf_token: csrf_of(actor),
