@@ -5,9 +5,10 @@
 
 use crate::access::{Decision, Kind};
 use crate::model::{ApiToken, User};
+use crate::policy::MfaPolicy;
 use crate::types::{ResourceId, UserId};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 /// Entries kept before the memory starts over (it refills on demand).
@@ -32,6 +33,8 @@ struct Inner {
     generation: i64,
     tokens: HashMap<String, Token>,
     decisions: HashMap<(UserId, ResourceId), Entry>,
+    /// The MFA part of the security policy (saving the policy moves the generation on).
+    mfa_policy: Option<Arc<MfaPolicy>>,
 }
 
 impl Inner {
@@ -40,6 +43,7 @@ impl Inner {
         if self.generation != generation {
             self.tokens.clear();
             self.decisions.clear();
+            self.mfa_policy = None;
             self.generation = generation;
         }
     }
@@ -113,5 +117,18 @@ impl AuthzCache {
             inner.decisions.clear();
         }
         inner.decisions.insert((user, resource), Entry { decision, kind, valid_until });
+    }
+
+    /// The MFA policy, if remembered under `generation`.
+    pub fn mfa_policy(&self, generation: i64) -> Option<Arc<MfaPolicy>> {
+        let mut inner = self.lock();
+        inner.at(generation);
+        inner.mfa_policy.clone()
+    }
+
+    pub fn put_mfa_policy(&self, generation: i64, policy: Arc<MfaPolicy>) {
+        let mut inner = self.lock();
+        inner.at(generation);
+        inner.mfa_policy = Some(policy);
     }
 }

@@ -10,6 +10,8 @@ use crate::types::{SessionId, TokenId};
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The device cookie the request carried, unverified (only sign-in looks at it).
+    pub device: Option<String>,
 }
 
 /// How the actor proved who they are.
@@ -35,6 +37,9 @@ pub struct Actor {
     /// The access-data generation read when this request was authenticated by an API token; a
     /// decision in the same request may rely on it (it was read before any data of the decision).
     pub generation: Option<i64>,
+    /// The policy requires MFA of this user, their deadline has passed and they have none: like
+    /// a new sign-in, this credential (session or API token) may only enroll and sign out.
+    pub mfa_restricted: bool,
 }
 
 impl Actor {
@@ -48,9 +53,10 @@ impl Actor {
         role_can(self.user.role, cap)
     }
 
-    /// Whether this session may only enroll in MFA.
+    /// Whether this credential may only enroll in MFA (and sign out): the session was opened
+    /// that way, or the policy's deadline passed since.
     pub fn mfa_pending(&self) -> bool {
-        matches!(self.via, AuthVia::Session { mfa_pending: true, .. })
+        self.mfa_restricted || matches!(self.via, AuthVia::Session { mfa_pending: true, .. })
     }
 
     /// The session this request came with, if any.

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const VERSION: u8 = 1;
@@ -21,6 +22,8 @@ const NONCE_LEN: usize = 24;
 pub struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: XChaCha20Poly1305,
+    /// The key itself, for deriving MAC keys (never shown, never stored elsewhere).
+    secret: [u8; 32],
 }
 
 impl Key {
@@ -30,7 +33,9 @@ impl Key {
         let digest = Sha256::digest(bytes);
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        Ok(Key { id, cipher })
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(bytes);
+        Ok(Key { id, cipher, secret })
     }
 
     /// A key from its base64 text (as in the key file or `KEYWARD_MASTER_KEY`).
@@ -43,6 +48,23 @@ impl Key {
     pub fn id_hex(&self) -> String {
         self.id.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// HMAC-SHA256 of `message` under the key derived from this one for `purpose`.
+    ///
+    /// Why derived: a key used for one purpose (sealing) is never used for another (signing),
+    /// and each purpose gets its own key, so a MAC made for one can never pass for another.
+    fn mac(&self, purpose: &str, message: &[u8]) -> Result<[u8; 32]> {
+        let derived = hmac_sha256(&self.secret, format!("keyward derived key v1: {purpose}").as_bytes())?;
+        hmac_sha256(&derived, message)
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Result<[u8; 32]> {
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).map_err(|_| Error::internal_msg("HMAC key refused"))?;
+    mac.update(message);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    Ok(out)
 }
 
 impl std::fmt::Debug for Key {
@@ -103,6 +125,18 @@ impl Keyring {
             .map_err(|_| Error::internal_msg("a sealed value failed authentication"))
     }
 
+    /// A MAC of `message` for `purpose` under the current key.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> Result<[u8; 32]> {
+        self.current().mac(purpose, message)
+    }
+
+    /// Whether `tag` is a MAC of `message` for `purpose` under any key of the ring (so a key
+    /// rotation does not void what the old key signed), compared in constant time.
+    pub fn verify_mac(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.keys.iter().any(|k| k.mac(purpose, message).is_ok_and(|m| bool::from(m.as_slice().ct_eq(tag))))
+    }
+
     /// The id of the key that sealed `sealed`, if readable.
     pub fn key_id_of(sealed: &str) -> Option<String> {
         let raw = STANDARD.decode(sealed).ok()?;
@@ -136,5 +170,22 @@ mod tests {
         let resealed = rotated.seal(&OsRandom, b"x", "a").unwrap();
         assert_eq!(Keyring::key_id_of(&resealed).unwrap(), new.id_hex());
         assert!(Keyring::new(vec![old]).unwrap().open(&resealed, "a").is_err(), "unknown key");
+    }
+
+    #[test]
+    fn macs_are_per_purpose_and_survive_rotation() {
+        // RFC 4231 test case 2.
+        let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?").unwrap();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        let old = Key::from_base64(&new_key_base64(&OsRandom)).unwrap();
+        let ring = Keyring::new(vec![old.clone()]).unwrap();
+        let tag = ring.mac("device", b"m").unwrap();
+        assert!(ring.verify_mac("device", b"m", &tag));
+        assert!(!ring.verify_mac("other", b"m", &tag), "bound to its purpose");
+        assert!(!ring.verify_mac("device", b"n", &tag));
+        assert!(!ring.verify_mac("device", b"m", &tag[..31]));
+        let new = Key::from_base64(&new_key_base64(&OsRandom)).unwrap();
+        assert!(Keyring::new(vec![new, old]).unwrap().verify_mac("device", b"m", &tag), "old keys still verify");
     }
 }

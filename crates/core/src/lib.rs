@@ -7,6 +7,7 @@ pub mod cache;
 pub mod clock;
 pub mod context;
 pub mod crypto;
+pub mod device;
 pub mod error;
 pub mod mail;
 pub mod model;

@@ -201,4 +201,27 @@ pub trait Tx: Send {
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
+
+    // authentication hardening: attempts counted before they are evaluated
+    /// Counts one more attempt against `key` in one statement, unless the key is locked at
+    /// `now`: answers the key as counted (its row stays locked until the transaction ends), or
+    /// the end of the lock. Failures whose last one is at or before `window_start` start over.
+    async fn raise_throttle(&mut self, key: &str, now: OffsetDateTime, window_start: OffsetDateTime) -> Result<ThrottleRaise>;
+    /// Takes back one counted attempt (it turned out right), lifting the lock when fewer than
+    /// `free` remain or when it is still `lock_set`, the lock that attempt set.
+    async fn refund_throttle(&mut self, key: &str, free: i64, lock_set: Option<OffsetDateTime>) -> Result<()>;
+    /// Dates the last failure of `key` at `at` (a counted attempt turned out wrong).
+    async fn throttle_failed(&mut self, key: &str, at: OffsetDateTime) -> Result<()>;
+    /// Moves the access-data generation on for a change the other methods do not cover (the
+    /// security policy, which decides what tokens and sessions may do).
+    async fn bump_authz_generation(&mut self) -> Result<()>;
+}
+
+/// What raising a throttle's counter found.
+#[derive(Debug, Clone)]
+pub enum ThrottleRaise {
+    /// The attempt is counted: the key as it now stands (not locked).
+    Counted(Throttle),
+    /// The key is locked until then; nothing was counted.
+    Locked { until: OffsetDateTime },
 }

@@ -53,14 +53,22 @@ id_type!(/// A team's id.
 id_type!(/// A resource's id.
     ResourceId, "resource");
 
-/// An email address, trimmed; compared case-insensitively through `key()`.
+/// An email address, trimmed; compared through `key()`, so that one person has one account
+/// however the address is typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    /// Accepts `local@domain.tld` shapes of at most 254 characters without spaces.
+    /// Accepts `local@domain.tld` shapes of at most 254 characters without spaces, control,
+    /// invisible or direction-changing characters, whose domain is a valid (internationalised)
+    /// domain name.
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
+        // Why refused rather than stripped: an address that displays unlike what it is (a
+        // right-to-left override, a zero-width space) is a look-alike of another account.
+        if let Some(c) = forbidden_char(s) {
+            return Err(Error::invalid_field("email", "invalid_email", forbidden_message("email", c)));
+        }
         let bad = || {
             Error::invalid_field(
                 "email",
@@ -68,7 +76,7 @@ impl Email {
                 format!("'{}' is not a valid email address.", s.chars().take(80).collect::<String>()),
             )
         };
-        if s.is_empty() || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty() || s.len() > 254 || s.chars().any(char::is_whitespace) {
             return Err(bad());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
@@ -83,15 +91,89 @@ impl Email {
         {
             return Err(bad());
         }
+        let ascii = idna::domain_to_ascii(domain).map_err(|_| bad())?;
+        if ascii.is_empty() || ascii.len() > 253 {
+            return Err(bad());
+        }
         Ok(Email(s.to_owned()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The case-insensitive form used for uniqueness and lookups.
+    /// The form used for uniqueness and lookups (see `email_key`).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        email_key(&self.0)
     }
+}
+
+/// The comparison key of an email address: the local part in Unicode NFC and case folded, the
+/// domain in its IDNA (punycode) ASCII form, lower case. `josé` typed precomposed or
+/// decomposed, `ADA@Example.com` and `ada@example.com`, `bücher.example` and
+/// `xn--bcher-kva.example` each give one key, so each is one account.
+pub fn email_key(email: &str) -> String {
+    let email = email.trim();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| fold(domain));
+            format!("{}@{}", fold(local), domain)
+        }
+        None => fold(email),
+    }
+}
+
+/// NFC, then Unicode case folding (lower case, with the full folding's `ß` → `ss` and final
+/// sigma → sigma), then NFC again (folding can leave a string unnormalised).
+fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = s.nfc().collect::<String>().to_lowercase();
+    let mut folded = String::with_capacity(lower.len());
+    for c in lower.chars() {
+        match c {
+            'ß' => folded.push_str("ss"),
+            'ς' => folded.push('σ'),
+            c => folded.push(c),
+        }
+    }
+    folded.nfc().collect()
+}
+
+/// The first character of `s` that names and emails may not hold: control characters,
+/// bidirectional embeddings, overrides, isolates and marks, and invisible characters
+/// (zero-width spaces and joiners, word joiners, soft hyphens, fillers, tags, …).
+pub fn forbidden_char(s: &str) -> Option<char> {
+    s.chars().find(|&c| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{17B4}'
+                    | '\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{2028}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{3164}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{FFF0}'..='\u{FFFB}'
+                    | '\u{1BCA0}'..='\u{1BCA3}'
+                    | '\u{1D173}'..='\u{1D17A}'
+                    | '\u{E0000}'..='\u{E007F}'
+            )
+    })
+}
+
+/// The sentence for a refused character, naming the field and the character's code point
+/// (never the character itself, which would not show).
+fn forbidden_message(field: &str, c: char) -> String {
+    format!(
+        "The {field} contains a control, invisible or text-direction character (U+{:04X}), which is not allowed. Type it again without.",
+        u32::from(c)
+    )
 }
 
 impl fmt::Display for Email {
@@ -110,7 +192,10 @@ impl FullName {
         if s.is_empty() {
             return Err(Error::invalid_field("full_name", "invalid_full_name", "The full name must not be empty."));
         }
-        if s.chars().count() > 200 || s.chars().any(char::is_control) {
+        if let Some(c) = forbidden_char(s) {
+            return Err(Error::invalid_field("full_name", "invalid_full_name", forbidden_message("full name", c)));
+        }
+        if s.chars().count() > 200 {
             return Err(Error::invalid_field(
                 "full_name",
                 "invalid_full_name",
@@ -131,7 +216,10 @@ pub struct TeamName(String);
 impl TeamName {
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
-        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+        if let Some(c) = forbidden_char(s) {
+            return Err(Error::invalid_field("name", "invalid_team_name", forbidden_message("team name", c)));
+        }
+        if s.is_empty() || s.chars().count() > 100 {
             return Err(Error::invalid_field(
                 "name",
                 "invalid_team_name",
@@ -155,7 +243,10 @@ pub struct Label(String);
 impl Label {
     pub fn parse(field: &'static str, s: &str) -> Result<Self> {
         let s = s.trim();
-        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+        if let Some(c) = forbidden_char(s) {
+            return Err(Error::invalid_field(field, "invalid_name", forbidden_message(field, c)));
+        }
+        if s.is_empty() || s.chars().count() > 100 {
             return Err(Error::invalid_field(
                 field,
                 "invalid_name",
@@ -255,6 +346,34 @@ mod tests {
         for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@.com."] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn email_keys_are_one_per_person() {
+        let key = |s: &str| Email::parse(s).unwrap().key();
+        assert_eq!(key("jos\u{e9}@example.com"), key("jose\u{301}@example.com"), "NFC");
+        assert_eq!(key("JOS\u{c9}@Example.COM"), "jos\u{e9}@example.com", "case folded");
+        assert_eq!(key("STRASSE@example.com"), key("stra\u{df}e@example.com"), "full case folding");
+        assert_eq!(key("bob@b\u{fc}cher.example"), "bob@xn--bcher-kva.example", "IDNA");
+        assert_eq!(key("bob@B\u{dc}CHER.example"), key("bob@xn--bcher-kva.example"));
+        assert_eq!(email_key("ada@example.com"), "ada@example.com", "ASCII keys are unchanged");
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_refused() {
+        for bad in ["ad\u{200b}a@example.com", "ada@exa\u{202e}mple.com", "ada\u{2066}@example.com", "\u{feff}ada@example.com"] {
+            let e = Email::parse(bad).unwrap_err();
+            assert!(matches!(e, Error::Invalid { field: Some("email"), .. }), "{bad:?}: {e:?}");
+            assert!(e.to_string().contains("U+"), "{e}");
+        }
+        for bad in ["Ada\u{202e}nna", "Ada\u{200d}", "A\u{ad}da", "Ada\u{e0041}", "Ada\u{7}"] {
+            let e = FullName::parse(bad).unwrap_err();
+            assert!(matches!(e, Error::Invalid { field: Some("full_name"), .. }), "{bad:?}: {e:?}");
+        }
+        assert!(FullName::parse("Jos\u{e9} Mar\u{ed}a \u{d6}zt\u{fc}rk").is_ok());
+        assert!(FullName::parse("\u{5d3}\u{5d5}\u{5d3}").is_ok(), "right-to-left scripts are fine; overrides are not");
+        assert!(TeamName::parse("Ops\u{202e}").is_err());
+        assert!(Label::parse("name", "ci\u{200b}").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Putting it together: open the database, build the core and the router, serve until told to
 //! stop.
 
+use crate::client_addr::{TrustedProxies, client_addr};
 use crate::config::{Config, ensure_data_dir};
 use crate::error::error_response;
 use crate::state::AppState;
@@ -32,6 +33,8 @@ pub struct App {
     pub kw: Keyward,
     pub config: Arc<Config>,
     store: Arc<SqlStore>,
+    /// Whose forwarding headers name the client (`trusted_proxies`).
+    proxies: Arc<TrustedProxies>,
 }
 
 /// Opens the database named by `config` (creating the data directory and applying migrations).
@@ -57,7 +60,8 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
             invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
         },
     };
-    Ok(App { kw, config: Arc::new(config), store })
+    let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies)?);
+    Ok(App { kw, config: Arc::new(config), store, proxies })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -93,6 +97,7 @@ impl App {
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
             .layer(axum::middleware::from_fn(security_headers))
+            .layer(axum::middleware::from_fn_with_state(self.proxies.clone(), client_addr))
             .layer(axum::middleware::from_fn(track))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(CatchPanicLayer::custom(|_| -> Response {

@@ -62,6 +62,26 @@ pub struct Config {
     /// A 32-byte base64 key that seals secrets at rest; without it, the key file in the data
     /// directory. Nodes sharing one database need the same key.
     pub master_key: Option<String>,
+    /// Proxies (CIDRs or addresses) whose `X-Forwarded-For` / `Forwarded` headers name the
+    /// client; a list in the file, comma-separated in `KEYWARD_TRUSTED_PROXIES`. Empty: the
+    /// client is always the TCP peer.
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// A list of strings given as a list, or as one comma-separated string (as environment
+/// variables carry lists).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(items) => items,
+        Either::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
 }
 
 impl Default for Config {
@@ -85,6 +105,7 @@ impl Default for Config {
             smtp_password: None,
             smtp_from: None,
             master_key: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -111,6 +132,7 @@ impl fmt::Debug for Config {
             .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
             .field("smtp_from", &self.smtp_from)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -172,6 +194,7 @@ impl Config {
         if self.jobs_interval_seconds == 0 {
             anyhow::bail!("invalid configuration: jobs_interval_seconds must be at least 1");
         }
+        crate::client_addr::TrustedProxies::parse(&self.trusted_proxies)?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| anyhow::anyhow!("invalid configuration: log_level {:?}: {e}", self.log_level))?;
         Ok(())
@@ -283,5 +306,21 @@ mod tests {
         let flags = Overrides { listen: Some("127.0.0.1:7777".into()), ..Overrides::default() };
         assert_eq!(Config::load(Some(&file), &Overrides::default()).unwrap().listen, "127.0.0.1:9999");
         assert_eq!(Config::load(Some(&file), &flags).unwrap().listen, "127.0.0.1:7777");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_comma_separated() {
+        let dir = std::env::temp_dir().join(format!("kw-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keyward.toml");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        assert_eq!(Config::load(Some(&file), &Overrides::default()).unwrap().trusted_proxies, ["10.0.0.0/8", "::1"]);
+        // The form KEYWARD_TRUSTED_PROXIES takes.
+        std::fs::write(&file, "trusted_proxies = \"10.0.0.0/8, 192.168.1.1\"\n").unwrap();
+        assert_eq!(Config::load(Some(&file), &Overrides::default()).unwrap().trusted_proxies, ["10.0.0.0/8", "192.168.1.1"]);
+        std::fs::write(&file, "trusted_proxies = \"10.0.0.0/8, not-a-network\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("trusted_proxies") && err.contains("not-a-network"), "{err}");
+        assert!(Config::default().trusted_proxies.is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! Extractors: who is calling (`Caller`), where from (`Meta`), and JSON bodies and ids whose
 //! rejections answer in the API's error shape.
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, error_response};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -16,6 +17,8 @@ use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "keyward_session";
+/// The device cookie's name (see `keyward_core::device`).
+pub const DEVICE_COOKIE: &str = "keyward_device";
 
 /// Where the request came from.
 pub struct Meta(pub RequestMeta);
@@ -27,10 +30,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
+/// The request's origin: the client address (behind trusted proxies, the one they name), the
+/// user agent, and the device cookie.
 pub fn request_meta(parts: &Parts) -> RequestMeta {
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let ip = match parts.extensions.get::<ClientAddr>() {
+        Some(c) => Some(c.0),
+        None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical()),
+    };
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
-    RequestMeta { ip, user_agent }
+    let device = CookieJar::from_headers(&parts.headers).get(DEVICE_COOKIE).map(|c| c.value().chars().take(200).collect());
+    RequestMeta { ip: ip.map(|ip| ip.to_string()), user_agent, device }
 }
 
 /// The signed-in caller of an API route: a bearer token or the session cookie. A cookie-borne

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod extract;

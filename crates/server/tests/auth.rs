@@ -34,8 +34,10 @@ async fn sign_in_sets_a_safe_cookie_and_me_says_admin(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("keyward_session="), "{cookie}");
+    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let cookie = cookies.iter().find(|c| c.starts_with("keyward_session=")).expect("a session cookie").clone();
+    let device = cookies.iter().find(|c| c.starts_with("keyward_device=")).expect("a device cookie");
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Lax") && device.contains("Max-Age="), "{device}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     let token = cookie.split(';').next().unwrap().trim_start_matches("keyward_session=");

@@ -185,7 +185,9 @@ async fn policy_with_no_grace_restricts_to_enrollment(engine: Engine) {
     let admin = app.admin().await;
     let _ = app.user(&admin, "xan@example.com", "Xan", "developer", PW).await;
     assert_eq!(put_policy(&admin, json!({ "mode": "all", "roles": [], "grace_period_days": 0 })).await.0, StatusCode::OK);
-    assert_eq!(admin.get("/api/v1/users").await.0, StatusCode::OK, "existing sessions go on");
+    let (status, body) = admin.get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the policy binds existing sessions too: {body}");
+    assert_eq!(body["error"]["code"], "mfa_setup_required");
 
     let mut xan = app.client();
     let (status, body) = xan.login("xan@example.com", PW).await;

@@ -8,6 +8,7 @@ mod mfa;
 mod resources;
 mod sessions;
 mod teams;
+mod throttles;
 mod tx;
 mod users;
 

@@ -1,7 +1,7 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, users};
+use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, throttles, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind};
@@ -9,7 +9,7 @@ use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
-use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
+use keyward_core::store::{AuditFilter, LockKey, ThrottleRaise, Tx, UserFilter};
 use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
@@ -340,5 +340,19 @@ impl Tx for SqlTx {
     }
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
         links::put_setting(self.c(), key, value, at).await
+    }
+
+    // authentication hardening: attempts counted before they are evaluated
+    async fn raise_throttle(&mut self, key: &str, now: OffsetDateTime, window_start: OffsetDateTime) -> Result<ThrottleRaise> {
+        throttles::raise(self.c(), key, now, window_start).await
+    }
+    async fn refund_throttle(&mut self, key: &str, free: i64, lock_set: Option<OffsetDateTime>) -> Result<()> {
+        throttles::refund(self.c(), key, free, lock_set).await
+    }
+    async fn throttle_failed(&mut self, key: &str, at: OffsetDateTime) -> Result<()> {
+        throttles::failed(self.c(), key, at).await
+    }
+    async fn bump_authz_generation(&mut self) -> Result<()> {
+        bump(self.c()).await
     }
 }

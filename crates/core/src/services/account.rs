@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 use crate::model::{ApiToken, AuditEvent, Session, User};
 use crate::password::Password;
 use crate::secret::{new_token, token_hash};
-use crate::types::{FullName, Label, SessionId, TokenId};
+use crate::services::auth::session_live;
+use crate::services::throttle::{self, ThrottleKeys};
+use crate::types::{FullName, Label, SessionId, TokenId, email_key};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -41,18 +43,38 @@ impl Keyward {
     }
 
     /// Changes the actor's password (the current one is required). Every other session and
-    /// every API token of the user ends, so a stolen credential stops working.
+    /// every API token of the user ends, so a stolen credential stops working. Wrong current
+    /// passwords count toward the account's throttle (a stolen session must not guess it) and
+    /// are audited.
     pub async fn change_password(&self, actor: &Actor, current: &Password, new: &Password) -> Result<()> {
         let now = self.clock.now();
+        let keys = ThrottleKeys::account(&email_key(&actor.user.email));
+        let reserved = throttle::reserve(self.store.as_ref(), &keys, now).await?;
+        if !self.hasher.verify(current, actor.user.password_hash.as_deref()).await? {
+            let mut tx = self.store.write().await?;
+            throttle::failed(tx.as_mut(), &reserved, now).await?;
+            tx.insert_audit(
+                &AuditEvent::by(actor, "user.password_change_failed", now)
+                    .target("user", actor.user.id)
+                    .details(json!({ "reason": "bad_current_password" })),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::invalid_field("current_password", "invalid_current_password", "The current password is incorrect."));
+        }
         let mut tx = self.store.read().await?;
         let policy = self.security_policy(tx.as_mut()).await?;
         drop(tx);
-        if !self.hasher.verify(current, actor.user.password_hash.as_deref()).await? {
-            return Err(Error::invalid_field("current_password", "invalid_current_password", "The current password is incorrect."));
+        // The current password was right: its attempt does not count.
+        if let Err(e) = policy.password.check(new, &[&actor.user.email, &actor.user.full_name]) {
+            let mut tx = self.store.write().await?;
+            throttle::refund(tx.as_mut(), &reserved).await?;
+            tx.commit().await?;
+            return Err(e);
         }
-        policy.password.check(new, &[&actor.user.email, &actor.user.full_name])?;
         let hash = self.hasher.hash(new, self.salt()).await?;
         let mut tx = self.store.write().await?;
+        throttle::refund(tx.as_mut(), &reserved).await?;
         let (user, ended) = replace_password(tx.as_mut(), actor.user.id, hash, actor.session_id(), now).await?;
         tx.insert_audit(&AuditEvent::by(actor, "user.password_change", now).target("user", user.id).details(ended)).await?;
         tx.commit().await
@@ -71,6 +93,10 @@ impl Keyward {
             ));
         }
         let now = self.clock.now();
+        // Why capped: a user the policy requires MFA of, who has none, must not keep a token
+        // that outlives their grace period (past it, it would be restricted anyway; capped, it
+        // stays dead even if the policy is relaxed and tightened again).
+        let expires_at = crate::cache::earliest([expires_in_days.map(|d| now + Duration::days(d)), actor.mfa_deadline]);
         // Why a prefix: secret scanners and people can tell a Keyward token at a glance.
         let secret = format!("kw_{}", new_token(self.random.as_ref()));
         let token = ApiToken {
@@ -79,7 +105,7 @@ impl Keyward {
             name: name.as_str().to_owned(),
             token_hash: token_hash(&secret),
             created_at: now,
-            expires_at: expires_in_days.map(|d| now + Duration::days(d)),
+            expires_at,
             last_used_at: None,
         };
         let mut tx = self.store.write().await?;
@@ -114,9 +140,9 @@ impl Keyward {
     pub async fn my_sessions(&self, actor: &Actor) -> Result<Vec<Session>> {
         let now = self.clock.now();
         let mut tx = self.store.read().await?;
-        let idle = Duration::minutes(self.security_policy(tx.as_mut()).await?.sessions.idle_timeout_minutes.into());
+        let policy = self.security_policy(tx.as_mut()).await?;
         let sessions = tx.sessions_of(actor.user.id).await?;
-        Ok(sessions.into_iter().filter(|s| is_live(s, now, idle)).collect())
+        Ok(sessions.into_iter().filter(|s| session_live(s, &policy, now)).collect())
     }
 
     /// Ends one of the actor's sessions; another user's session answers 404.
@@ -147,8 +173,4 @@ pub(crate) async fn replace_password(
     let sessions = tx.delete_sessions_of(user.id, keep).await?;
     let tokens = tx.delete_api_tokens_of(user.id).await?;
     Ok((user, json!({ "sessions_ended": sessions, "tokens_revoked": tokens })))
-}
-
-fn is_live(s: &Session, now: OffsetDateTime, idle: Duration) -> bool {
-    now < s.expires_at && now - s.last_seen_at <= idle
 }

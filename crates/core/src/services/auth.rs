@@ -2,14 +2,15 @@
 
 use crate::Keyward;
 use crate::context::{Actor, AuthVia, RequestMeta};
+use crate::device;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, LoginAttempt, Session, User};
 use crate::password::Password;
-use crate::policy::{SECURITY_POLICY_KEY, SecurityPolicy};
+use crate::policy::{MfaPolicy, SECURITY_POLICY_KEY, SecurityPolicy};
 use crate::secret::{new_token, token_hash};
 use crate::services::throttle::{self, ThrottleKeys};
 use crate::store::Tx;
-use crate::types::{Email, SessionId};
+use crate::types::{Email, SessionId, email_key};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -24,6 +25,8 @@ pub struct SignedIn {
     pub user: User,
     /// The policy requires MFA of this user by then, and they have none yet.
     pub mfa_deadline: Option<OffsetDateTime>,
+    /// A new device cookie for this browser (see `crate::device`).
+    pub device_cookie: String,
 }
 
 impl SignedIn {
@@ -44,26 +47,20 @@ pub enum LoginOutcome {
 
 impl Keyward {
     /// Signs in with email and password. Failures say nothing about whether the email exists
-    /// and take comparable time either way; they are recorded and throttled.
+    /// and take comparable time either way; they are recorded and throttled. The attempt is
+    /// counted before the password is checked, so parallel guesses get no more than sequential ones.
     pub async fn login(&self, meta: &RequestMeta, email: &str, password: &Password) -> Result<LoginOutcome> {
         let email = Email::parse(email)?;
         let key = email.key();
-        let keys = ThrottleKeys::new(&key, meta.ip.as_deref());
         let now = self.clock.now();
+        let keys = self.sign_in_keys(meta, &key, now);
+        let reserved = throttle::reserve(self.store.as_ref(), &keys, now).await.inspect_err(|e| {
+            if matches!(e, Error::Throttled { .. }) {
+                metrics_outcome("throttled");
+            }
+        })?;
 
-        let mut tx = self.store.read().await?;
-        let waiting = throttle::retry_after(tx.as_mut(), &keys, now).await?;
-        let user = tx.user_by_email(&key).await?;
-        drop(tx);
-
-        if let Some(secs) = waiting {
-            let mut tx = self.store.write().await?;
-            self.record_attempt(tx.as_mut(), meta, &key, user.as_ref(), false, "throttled", now).await?;
-            tx.commit().await?;
-            metrics_outcome("throttled");
-            return Err(Error::Throttled { retry_after_secs: secs });
-        }
-
+        let user = self.store.read().await?.user_by_email(&key).await?;
         let password_ok = self.hasher.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
         let failure = match &user {
             None => Some("unknown_email"),
@@ -74,7 +71,7 @@ impl Keyward {
 
         let mut tx = self.store.write().await?;
         if let Some(reason) = failure {
-            throttle::record_failure(tx.as_mut(), &keys, now).await?;
+            throttle::failed(tx.as_mut(), &reserved, now).await?;
             self.record_attempt(tx.as_mut(), meta, &key, user.as_ref(), false, reason, now).await?;
             tx.commit().await?;
             metrics_outcome(reason);
@@ -84,6 +81,7 @@ impl Keyward {
         if user.mfa_enabled {
             // The account's failures are cleared only when the code is right too: a known
             // password must not reset the throttle on guessing codes.
+            throttle::refund(tx.as_mut(), &reserved).await?;
             let outcome = self.start_challenge(tx.as_mut(), &user, now).await?;
             tx.insert_audit(&AuditEvent::anonymous(meta, Some(user.id), "auth.mfa_challenge", now).target("user", user.id)).await?;
             tx.commit().await?;
@@ -92,13 +90,20 @@ impl Keyward {
         }
         let deadline = self.security_policy(tx.as_mut()).await?.mfa.deadline(&user);
         let setup_only = deadline.is_some_and(|d| now >= d);
-        throttle::record_success(tx.as_mut(), &keys).await?;
+        throttle::succeeded(tx.as_mut(), &reserved).await?;
         self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, if setup_only { "ok_mfa_setup_required" } else { "ok" }, now)
             .await?;
         let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
         tx.commit().await?;
         metrics_outcome("ok");
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
+    }
+
+    /// The throttle keys of a sign-in attempt for `email_key`: the account, and the device when
+    /// the request carries a valid device cookie for this account, otherwise the source address.
+    pub(crate) fn sign_in_keys(&self, meta: &RequestMeta, email_key: &str, now: OffsetDateTime) -> ThrottleKeys {
+        let device = meta.device.as_deref().and_then(|c| device::verify(&self.keys, c, email_key, now));
+        ThrottleKeys::sign_in(email_key, meta.ip.as_deref(), device.as_deref())
     }
 
     /// Opens a session for `user` inside `tx` (sign-in, accepting a link).
@@ -128,7 +133,8 @@ impl Keyward {
         };
         tx.insert_session(&session).await?;
         tx.touch_user(user.id, now).await?;
-        Ok(SignedIn { token, session, user, mfa_deadline })
+        let device_cookie = device::issue(&self.keys, self.random.as_ref(), &email_key(&user.email), now)?;
+        Ok(SignedIn { token, session, user, mfa_deadline, device_cookie })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -162,16 +168,16 @@ impl Keyward {
         tx.insert_audit(&event).await
     }
 
-    /// The actor behind a session token, or 401. Reads the user fresh: a role change or a
-    /// deactivation acts on the very next request.
+    /// The actor behind a session token, or 401. Reads the user and the policy fresh: a role
+    /// change, a deactivation, a shorter session limit or a passed MFA deadline acts on the very
+    /// next request.
     pub async fn authenticate_session(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
         let now = self.clock.now();
         let hash = token_hash(token);
         let mut tx = self.store.read().await?;
         let session = tx.session_by_hash(&hash).await?.ok_or(Error::Unauthenticated)?;
         let policy = self.security_policy(tx.as_mut()).await?;
-        let idle = Duration::minutes(policy.sessions.idle_timeout_minutes.into());
-        if now >= session.expires_at || now - session.last_seen_at > idle {
+        if !session_live(&session, &policy, now) {
             drop(tx);
             let mut tx = self.store.write().await?;
             tx.delete_session(session.id, session.user_id).await?;
@@ -183,7 +189,7 @@ impl Keyward {
         if !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
-        let mfa_deadline = if user.mfa_enabled { None } else { policy.mfa.deadline(&user) };
+        let (mfa_deadline, mfa_restricted) = mfa_standing(&policy.mfa, &user, now);
         if now - session.last_seen_at >= TOUCH_EVERY {
             let mut tx = self.store.write().await?;
             tx.touch_session(session.id, now).await?;
@@ -196,16 +202,18 @@ impl Keyward {
             meta,
             mfa_deadline,
             generation: None,
+            mfa_restricted,
         })
     }
 
-    /// The actor behind an API token, or 401.
+    /// The actor behind an API token, or 401. A token of a user past their MFA deadline is
+    /// restricted like their sessions.
     pub async fn authenticate_token(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
         let now = self.clock.now();
         let hash = token_hash(token);
         let mut tx = self.store.read().await?;
-        // The generation is read before anything else, so a remembered token is never older
-        // than the last committed revocation, deactivation or role change.
+        // The generation is read before anything else, so a remembered token (or policy) is
+        // never older than the last committed revocation, deactivation, role or policy change.
         let generation = tx.authz_generation().await?;
         let (api_token, user) = match self.cache.token(&hash, generation, now) {
             Some(hit) => hit,
@@ -216,10 +224,19 @@ impl Keyward {
                 (api_token, user)
             }
         };
+        let mfa_policy = match self.cache.mfa_policy(generation) {
+            Some(p) => p,
+            None => {
+                let p = std::sync::Arc::new(self.security_policy(tx.as_mut()).await?.mfa);
+                self.cache.put_mfa_policy(generation, p.clone());
+                p
+            }
+        };
         drop(tx);
         if api_token.expires_at.is_some_and(|t| now >= t) || !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
+        let (mfa_deadline, mfa_restricted) = mfa_standing(&mfa_policy, &user, now);
         if api_token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
             let mut tx = self.store.write().await?;
             tx.touch_api_token(api_token.id, now).await?;
@@ -227,7 +244,7 @@ impl Keyward {
             tx.commit().await?;
             self.cache.touched(&hash, now);
         }
-        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline: None, generation: Some(generation) })
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline, generation: Some(generation), mfa_restricted })
     }
 
     /// Ends the actor's session on the server.
@@ -247,6 +264,22 @@ impl Keyward {
             None => Ok(SecurityPolicy::default()),
         }
     }
+}
+
+/// Whether a session is still live under the policy in force. Why both limits: the stored
+/// expiry holds the absolute timeout of the sign-in, and lowering the timeout in the policy must
+/// shorten sessions already open.
+pub(crate) fn session_live(session: &Session, policy: &SecurityPolicy, now: OffsetDateTime) -> bool {
+    let idle = Duration::minutes(policy.sessions.idle_timeout_minutes.into());
+    let absolute = Duration::hours(policy.sessions.absolute_timeout_hours.into());
+    now < session.expires_at && now < session.created_at + absolute && now - session.last_seen_at <= idle
+}
+
+/// The user's MFA deadline under `policy` (when they have no MFA and it requires some), and
+/// whether it has passed: then every credential of theirs may only enroll, like a new sign-in.
+fn mfa_standing(policy: &MfaPolicy, user: &User, now: OffsetDateTime) -> (Option<OffsetDateTime>, bool) {
+    let deadline = if user.mfa_enabled { None } else { policy.deadline(user) };
+    (deadline, deadline.is_some_and(|d| now >= d))
 }
 
 fn metrics_outcome(outcome: &str) {

@@ -2,21 +2,18 @@
 //! enrollment, backup codes, the sign-in code step, turning it off, and the admin's reset.
 
 use crate::Keyward;
-use crate::context::{Actor, RequestMeta};
+use crate::context::Actor;
 use crate::error::{Error, Result};
-use crate::model::{AuditEvent, MfaChallenge, TotpRecord, User};
+use crate::model::{AuditEvent, TotpRecord, User};
 use crate::policy::Capability;
-use crate::secret::{new_token, token_hash};
-use crate::services::auth::{LoginOutcome, SignedIn};
-use crate::services::throttle::{self, ThrottleKeys};
+use crate::secret::token_hash;
+use crate::services::throttle::{self, Reservation, ThrottleKeys};
 use crate::store::Tx;
-use crate::types::UserId;
+use crate::types::{UserId, email_key};
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use totp_rs::{Algorithm, Builder, Totp};
 
-/// How long the step between password and code lasts.
-pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 /// How many backup codes a user gets.
 pub const BACKUP_CODES: usize = 10;
 
@@ -56,7 +53,7 @@ fn totp(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp> {
 }
 
 /// The time step a code matches at `now`, if any (one step of drift either way).
-fn matching_step(t: &Totp, code: &str, now: OffsetDateTime) -> Option<i64> {
+pub(crate) fn matching_step(t: &Totp, code: &str, now: OffsetDateTime) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -75,7 +72,7 @@ fn new_backup_code(random: &dyn crate::clock::Random) -> String {
 
 /// The stored form of a backup code. Why SHA-256 suffices: 80 random bits cannot be guessed
 /// offline, and a fast hash keeps checking ten codes cheap.
-fn backup_hash(code: &str) -> String {
+pub(crate) fn backup_hash(code: &str) -> String {
     let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
     token_hash(&normal)
 }
@@ -85,7 +82,7 @@ fn aad(user: UserId) -> String {
 }
 
 impl Keyward {
-    fn totp_of(&self, record: &TotpRecord, user: &User) -> Result<Totp> {
+    pub(crate) fn totp_of(&self, record: &TotpRecord, user: &User) -> Result<Totp> {
         let secret = self.keys.open(&record.sealed_secret, &aad(user.id))?;
         totp(secret, &self.settings.platform_name, &user.email)
     }
@@ -119,20 +116,20 @@ impl Keyward {
     }
 
     /// Checks the first code of a pending enrollment and answers 10 new backup codes (shown
-    /// once); MFA turns on with `activate_totp`.
+    /// once); MFA turns on with `activate_totp`. Wrong codes count toward the account's throttle
+    /// and are audited, like every code.
     pub async fn verify_totp(&self, actor: &Actor, code: &str) -> Result<Vec<String>> {
         let now = self.clock.now();
+        let not_started =
+            || Error::conflict("mfa_not_started", "Start MFA enrollment first (Enable MFA), then enter the code from your app.");
+        self.store.read().await?.totp(actor.user.id).await?.filter(|t| !t.enabled).ok_or_else(not_started)?;
+        let reserved = self.reserve_code(actor, now).await?;
         let mut tx = self.store.write().await?;
-        let mut record = tx.totp(actor.user.id).await?.filter(|t| !t.enabled).ok_or_else(|| {
-            Error::conflict("mfa_not_started", "Start MFA enrollment first (Enable MFA), then enter the code from your app.")
-        })?;
-        let step = matching_step(&self.totp_of(&record, &actor.user)?, code, now).ok_or_else(|| {
-            Error::invalid_field(
-                "code",
-                "invalid_mfa_code",
-                "That code is not right. Enter the current 6-digit code from your authenticator app.",
-            )
-        })?;
+        let mut record = tx.totp(actor.user.id).await?.filter(|t| !t.enabled).ok_or_else(not_started)?;
+        let Some(step) = matching_step(&self.totp_of(&record, &actor.user)?, code, now) else {
+            return Err(self.wrong_code(tx, &reserved, actor, "mfa.verify_failed", now).await?);
+        };
+        throttle::refund(tx.as_mut(), &reserved).await?;
         record.verified = true;
         record.last_step = Some(step);
         tx.put_totp(&record).await?;
@@ -179,43 +176,86 @@ impl Keyward {
         Ok(codes)
     }
 
-    /// Replaces the backup codes; needs a current code.
+    /// Replaces the backup codes; needs a current code (counted and audited like every code).
     pub async fn regenerate_backup_codes(&self, actor: &Actor, code: &str) -> Result<Vec<String>> {
         let now = self.clock.now();
+        self.require_mfa_on(actor).await?;
+        let reserved = self.reserve_code(actor, now).await?;
         let mut tx = self.store.write().await?;
-        self.require_current_code(tx.as_mut(), &actor.user, code, now).await?;
+        if !self.current_code_ok(tx.as_mut(), &actor.user, code, now).await? {
+            return Err(self.wrong_code(tx, &reserved, actor, "mfa.backup_codes_regenerate_failed", now).await?);
+        }
+        throttle::refund(tx.as_mut(), &reserved).await?;
         let codes = self.new_backup_codes(tx.as_mut(), actor.user.id, now).await?;
         tx.insert_audit(&AuditEvent::by(actor, "mfa.backup_codes_regenerate", now).target("user", actor.user.id)).await?;
         tx.commit().await?;
         Ok(codes)
     }
 
-    /// Turns MFA off; needs a current code, and is refused while a policy requires MFA.
+    /// Turns MFA off; needs a current code, and is refused while a policy requires MFA. Why
+    /// counted: a stolen session must not be able to guess its way to turning MFA off.
     pub async fn disable_totp(&self, actor: &Actor, code: &str) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.store.write().await?;
+        let mut tx = self.store.read().await?;
         if self.security_policy(tx.as_mut()).await?.mfa.requires(actor.user.role) {
             return Err(Error::conflict(
                 "mfa_required_by_policy",
                 "The security policy requires MFA for your role, so it cannot be turned off.",
             ));
         }
-        self.require_current_code(tx.as_mut(), &actor.user, code, now).await?;
+        drop(tx);
+        self.require_mfa_on(actor).await?;
+        let reserved = self.reserve_code(actor, now).await?;
+        let mut tx = self.store.write().await?;
+        if !self.current_code_ok(tx.as_mut(), &actor.user, code, now).await? {
+            return Err(self.wrong_code(tx, &reserved, actor, "mfa.disable_failed", now).await?);
+        }
+        throttle::refund(tx.as_mut(), &reserved).await?;
         self.remove_mfa(tx.as_mut(), actor.user.id, now).await?;
         tx.insert_audit(&AuditEvent::by(actor, "mfa.disable", now).target("user", actor.user.id)).await?;
         tx.commit().await
     }
 
-    async fn require_current_code(&self, tx: &mut dyn Tx, user: &User, code: &str, now: OffsetDateTime) -> Result<()> {
+    /// 409 unless the actor has MFA on (checked before an attempt is counted).
+    async fn require_mfa_on(&self, actor: &Actor) -> Result<()> {
+        match self.store.read().await?.totp(actor.user.id).await? {
+            Some(t) if t.enabled => Ok(()),
+            _ => Err(Error::conflict("mfa_not_enabled", "MFA is not on.")),
+        }
+    }
+
+    /// Counts an attempt at a code against the actor's account before it is checked, or
+    /// answers 429 (see `throttle`).
+    async fn reserve_code(&self, actor: &Actor, now: OffsetDateTime) -> Result<Reservation> {
+        throttle::reserve(self.store.as_ref(), &ThrottleKeys::account(&email_key(&actor.user.email)), now).await
+    }
+
+    /// Audits a wrong code as `action` and commits (the attempt stays counted); answers the
+    /// error for the caller.
+    async fn wrong_code(
+        &self,
+        mut tx: Box<dyn Tx>,
+        reserved: &Reservation,
+        actor: &Actor,
+        action: &str,
+        now: OffsetDateTime,
+    ) -> Result<Error> {
+        throttle::failed(tx.as_mut(), reserved, now).await?;
+        tx.insert_audit(&AuditEvent::by(actor, action, now).target("user", actor.user.id).details(json!({ "reason": "bad_code" }))).await?;
+        tx.commit().await?;
+        Ok(Error::invalid_field(
+            "code",
+            "invalid_mfa_code",
+            "That code is not right (or was used already). Enter the current code from your app.",
+        ))
+    }
+
+    /// Whether `code` is the user's current TOTP code, not used before (it is then spent).
+    async fn current_code_ok(&self, tx: &mut dyn Tx, user: &User, code: &str, now: OffsetDateTime) -> Result<bool> {
         let record = tx.totp(user.id).await?.filter(|t| t.enabled).ok_or_else(|| Error::conflict("mfa_not_enabled", "MFA is not on."))?;
-        let step = matching_step(&self.totp_of(&record, user)?, code, now);
-        match step {
-            Some(step) if tx.advance_totp_step(user.id, step).await? => Ok(()),
-            _ => Err(Error::invalid_field(
-                "code",
-                "invalid_mfa_code",
-                "That code is not right (or was used already). Enter the current code from your app.",
-            )),
+        match matching_step(&self.totp_of(&record, user)?, code, now) {
+            Some(step) => tx.advance_totp_step(user.id, step).await,
+            None => Ok(false),
         }
     }
 
@@ -269,67 +309,12 @@ impl Keyward {
         })
     }
 
-    /// Issues the single-use token of the code step, after a correct password.
-    pub(crate) async fn start_challenge(&self, tx: &mut dyn Tx, user: &User, now: OffsetDateTime) -> Result<LoginOutcome> {
-        let token = new_token(self.random.as_ref());
-        tx.insert_challenge(&MfaChallenge {
-            id: uuid::Uuid::now_v7(),
-            user_id: user.id,
-            token_hash: token_hash(&token),
-            created_at: now,
-            expires_at: now + CHALLENGE_TTL,
-            used_at: None,
-        })
-        .await?;
-        Ok(LoginOutcome::MfaRequired { mfa_token: token })
-    }
-
-    /// Completes a sign-in with a TOTP code or a backup code. Each code is accepted once, also
-    /// under concurrent submissions; failures count toward the account's throttle.
-    pub async fn login_mfa(&self, meta: &RequestMeta, mfa_token: &str, code: &str) -> Result<SignedIn> {
-        let now = self.clock.now();
-        let expired =
-            || Error::conflict("mfa_token_invalid", "The sign-in step has expired or was used. Sign in again with your password.");
-        let mut tx = self.store.write().await?;
-        let challenge = tx
-            .challenge_by_hash(&token_hash(mfa_token))
-            .await?
-            .filter(|c| c.used_at.is_none() && now < c.expires_at)
-            .ok_or_else(expired)?;
-        let user = tx.user_by_id(challenge.user_id).await?.filter(|u| u.can_act(now)).ok_or_else(expired)?;
-        let keys = ThrottleKeys::new(&user.email.to_lowercase(), meta.ip.as_deref());
-        if let Some(secs) = throttle::retry_after(tx.as_mut(), &keys, now).await? {
-            return Err(Error::Throttled { retry_after_secs: secs });
-        }
-        let accepted = match tx.totp(user.id).await?.filter(|t| t.enabled) {
-            None => false,
-            Some(record) => match matching_step(&self.totp_of(&record, &user)?, code, now) {
-                Some(step) => tx.advance_totp_step(user.id, step).await?,
-                None => tx.use_backup_code(user.id, &backup_hash(code), now).await?,
-            },
-        };
-        if !accepted {
-            throttle::record_failure(tx.as_mut(), &keys, now).await?;
-            self.record_attempt(tx.as_mut(), meta, &user.email.to_lowercase(), Some(&user), false, "bad_mfa_code", now).await?;
-            tx.commit().await?;
-            return Err(Error::invalid_field("code", "invalid_mfa_code", "That code is not right (or was used already)."));
-        }
-        if !tx.use_challenge(challenge.id, now).await? {
-            return Err(expired());
-        }
-        throttle::record_success(tx.as_mut(), &keys).await?;
-        self.record_attempt(tx.as_mut(), meta, &user.email.to_lowercase(), Some(&user), true, "ok", now).await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now, false, None).await?;
-        tx.commit().await?;
-        Ok(signed_in)
-    }
-
     /// Break-glass for the operator: removes a user's MFA and ends their sessions, acting on the
     /// database directly (audited as the command line).
     pub async fn cli_reset_mfa(&self, email: &str) -> Result<User> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let user = tx.user_by_email(&email.trim().to_lowercase()).await?.ok_or(Error::NotFound("User"))?;
+        let user = tx.user_by_email(&crate::types::email_key(email)).await?.ok_or(Error::NotFound("User"))?;
         let (user, mut ended) = self.reset_mfa_in(tx.as_mut(), user.id, now).await?;
         ended["via"] = json!("keyward users reset-mfa");
         tx.insert_audit(&AuditEvent::cli("mfa.reset", now).target("user", user.id).details(ended)).await?;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod directory;
 pub mod invitations;
 pub mod mfa;
+pub mod mfa_signin;
 pub mod policies;
 pub mod reset;
 pub mod resources;

@@ -1,5 +1,5 @@
 //! The security policy (admins): who must use MFA and with what grace period, the password
-//! rules, and session lifetimes. Changes act from each user's next sign-in.
+//! rules, and session lifetimes. Changes act on every credential at its next request.
 
 use crate::context::Actor;
 use crate::error::{Error, Result};
@@ -28,6 +28,9 @@ impl Keyward {
         let policy = SecurityPolicy { mfa: new.mfa.settle(&before.mfa, now)?, ..new };
         let text = serde_json::to_string(&policy).map_err(Error::internal)?;
         tx.put_setting(SECURITY_POLICY_KEY, &text, now).await?;
+        // The policy decides what every session and API token may do: nodes forget the policy
+        // (and tokens) they remember.
+        tx.bump_authz_generation().await?;
         tx.insert_audit(
             &AuditEvent::by(actor, "policy.update", now).target("policy", "security").details(json!({ "before": before, "after": policy })),
         )
@@ -41,7 +44,7 @@ impl Keyward {
     pub async fn cli_set_password(&self, email: &str, password: &Password) -> Result<User> {
         let now = self.clock.now();
         let mut tx = self.store.read().await?;
-        let user = tx.user_by_email(&email.trim().to_lowercase()).await?.ok_or(Error::NotFound("User"))?;
+        let user = tx.user_by_email(&crate::types::email_key(email)).await?.ok_or(Error::NotFound("User"))?;
         let policy = self.security_policy(tx.as_mut()).await?;
         drop(tx);
         policy.password.check(password, &[&user.email, &user.full_name])?;

@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and accepting set-up or invitation links.
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, EnrollingCaller, Meta, SESSION_COOKIE};
+use crate::extract::{ApiJson, DEVICE_COOKIE, EnrollingCaller, Meta, SESSION_COOKIE};
 use crate::state::AppState;
 use crate::telemetry::count_login;
 use axum::Json;
@@ -27,6 +27,21 @@ pub fn session_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static>
         .secure(state.config.cookie_secure())
         .path("/")
         .max_age(max_age)
+        .build()
+}
+
+/// The device cookie of a browser that just signed in (see `keyward_core::device`).
+///
+/// Why these attributes: HttpOnly and Secure as for the session; long-lived, because it only
+/// vouches that this browser signed in to this account before, which shields it from lockouts
+/// caused by others sharing its address; SameSite=Lax so that sign-in forms carry it.
+pub fn device_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static> {
+    Cookie::build((DEVICE_COOKIE, signed_in.device_cookie.clone()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure())
+        .path("/")
+        .max_age(keyward_core::device::DEVICE_COOKIE_TTL)
         .build()
 }
 
@@ -77,7 +92,7 @@ fn signed_in_answer(state: &AppState, jar: CookieJar, signed_in: &SignedIn) -> (
         mfa_token: None,
         mfa_deadline: signed_in.mfa_deadline.map(rfc3339),
     };
-    (jar.add(session_cookie(state, signed_in)), Json(body))
+    (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Json(body))
 }
 
 /// Completes a sign-in with a TOTP or backup code.

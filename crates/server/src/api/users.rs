@@ -51,7 +51,7 @@ pub async fn list_users(
     let mut users = state.kw.list_users(&actor, filter).await?;
     let next_cursor = (users.len() as i64 > limit).then(|| {
         users.truncate(limit as usize);
-        users.last().map(|u| u.email.to_lowercase())
+        users.last().map(|u| keyward_core::types::email_key(&u.email))
     });
     let full = actor.can(Capability::ManageUsers);
     let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();

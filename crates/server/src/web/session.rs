@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and set-up/invitation pages.
 
 use super::{Chrome, CsrfForm, MessagePage, PageError, safe_next};
-use crate::api::auth::{clear_cookie, count, session_cookie};
+use crate::api::auth::{clear_cookie, count, device_cookie, session_cookie};
 use crate::error::describe;
 use crate::extract::Meta;
 use crate::state::AppState;
@@ -88,7 +88,7 @@ pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: 
 /// Sets the session cookie and goes on: to enrollment when that is all the session may do.
 fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
     let to = if signed_in.session.mfa_pending { "/account/security" } else { safe_next(next) };
-    (jar.add(session_cookie(state, signed_in)), Redirect::to(to)).into_response()
+    (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Redirect::to(to)).into_response()
 }
 
 #[derive(Template, WebTemplate)]

@@ -81,7 +81,7 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
     let mut list = state.kw.list_users(&actor, filter).await.map_err(page_err)?;
     let next_cursor = if list.len() as i64 > PAGE {
         list.truncate(PAGE as usize);
-        list.last().map(|u| u.email.to_lowercase())
+        list.last().map(|u| keyward_core::types::email_key(&u.email))
     } else {
         None
     };
