@@ -60,6 +60,10 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
             invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
         },
     };
+    let rekeyed = kw.normalise_email_keys().await.map_err(|e| anyhow::anyhow!("cannot normalise stored email keys: {e}"))?;
+    if rekeyed > 0 {
+        tracing::info!(users = rekeyed, "stored email keys brought to the current normalisation");
+    }
     let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies)?);
     Ok(App { kw, config: Arc::new(config), store, proxies })
 }

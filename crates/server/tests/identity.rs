@@ -9,7 +9,11 @@ use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-engine_tests!(one_person_one_account_however_the_email_is_typed, invisible_and_direction_characters_are_refused_by_field,);
+engine_tests!(
+    one_person_one_account_however_the_email_is_typed,
+    invisible_and_direction_characters_are_refused_by_field,
+    keys_stored_before_normalisation_are_brought_up_to_date,
+);
 
 const PW: &str = "Plover-Quartz-42!";
 
@@ -86,4 +90,38 @@ async fn invisible_and_direction_characters_are_refused_by_field(engine: Engine)
     refused(admin.post("/api/v1/me/tokens", json!({ "name": "ci\u{200b}" })).await, "name", "a token name");
     let (status, body) = app.client().login("ad\u{200b}a@example.com", "Correct-Horse-7-Battery").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+async fn keys_stored_before_normalisation_are_brought_up_to_date(engine: Engine) {
+    use sqlx::Connection;
+    let Some(app) = spawn_app(engine).await else { return };
+    let admin = app.admin().await;
+    let _ = app.user(&admin, "mara@example.com", "Mara", "viewer", PW).await;
+    let _ = app.user(&admin, "ole@example.com", "Ole", "viewer", PW).await;
+    // As an older version stored them: the address as typed (decomposed), keyed in lower case.
+    let mut db = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    for (old, new) in [("mara@example.com", "Mari\u{301}a@B\u{fc}cher.example"), ("ole@example.com", "O\u{308}le@example.com")] {
+        sqlx::query("UPDATE users SET email = $1, email_key = $2 WHERE email_key = $3")
+            .bind(new)
+            .bind(new.to_lowercase())
+            .bind(old)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM settings WHERE key = 'email_key_version'").execute(&mut db).await.unwrap();
+    // Another account already holds Ole's normalised key: it stays for an admin to resolve.
+    let _ = app.user(&admin, "\u{f6}le@example.com", "\u{d6}le", "viewer", PW).await;
+    drop(db);
+
+    let node = app.second_node().await;
+    let mut c = node.client();
+    let (status, body) = c.login("mar\u{ed}a@xn--bcher-kva.example", PW).await;
+    assert_eq!(status, StatusCode::OK, "the re-keyed account signs in with any form of its address: {body}");
+    let node_admin = node.admin().await;
+    let (status, _) = invite(&node_admin, "MARI\u{301}A@b\u{fc}cher.example", "Mar\u{ed}a Two").await;
+    assert_eq!(status, StatusCode::CONFLICT, "and cannot be invited twice");
+    let (_, audit) = node_admin.get("/api/v1/audit?action=user.email_key_normalise").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "audited; the clashing account is left alone: {audit}");
+    assert_eq!(node.client().login("\u{f6}le@example.com", PW).await.0, StatusCode::OK);
 }

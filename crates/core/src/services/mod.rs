@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod directory;
+pub mod email_keys;
 pub mod invitations;
 pub mod mfa;
 pub mod mfa_signin;
