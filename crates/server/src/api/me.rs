@@ -34,7 +34,8 @@ pub async fn update_me(
 
 /// Changes the caller's password; every other session and every API token of the caller ends.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", request_body = ChangePasswordRequest,
-    responses((status = 204), (status = 400, body = ErrorBody, description = "invalid_current_password or password_policy")))]
+    responses((status = 204), (status = 400, body = ErrorBody, description = "invalid_current_password or password_policy"),
+              (status = 429, body = ErrorBody, description = "Too many wrong current passwords for the account; see Retry-After")))]
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(actor): Caller,

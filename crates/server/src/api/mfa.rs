@@ -22,7 +22,8 @@ pub async fn start_totp(State(state): State<AppState>, EnrollingCaller(actor): E
 
 /// Turns MFA on with a correct code and answers 10 single-use backup codes (shown once).
 #[utoipa::path(post, path = "/api/v1/me/mfa/totp/activate", tag = "me", request_body = CodeRequest,
-    responses((status = 200, body = BackupCodes), (status = 400, body = ErrorBody, description = "invalid_mfa_code"), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = BackupCodes), (status = 400, body = ErrorBody, description = "invalid_mfa_code"), (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "Too many wrong codes for the account; see Retry-After")))]
 pub async fn activate_totp(
     State(state): State<AppState>,
     EnrollingCaller(actor): EnrollingCaller,
@@ -46,7 +47,8 @@ pub async fn mfa_status(State(state): State<AppState>, EnrollingCaller(actor): E
 
 /// New backup codes (the old ones stop working); needs a current code.
 #[utoipa::path(post, path = "/api/v1/me/mfa/backup-codes", tag = "me", request_body = CodeRequest,
-    responses((status = 200, body = BackupCodes), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = BackupCodes), (status = 400, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "Too many wrong codes for the account; see Retry-After")))]
 pub async fn regenerate_backup_codes(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -57,7 +59,8 @@ pub async fn regenerate_backup_codes(
 
 /// Turns MFA off; needs a current code and is refused while the policy requires MFA.
 #[utoipa::path(post, path = "/api/v1/me/mfa/totp/disable", tag = "me", request_body = CodeRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "mfa_required_by_policy")))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "mfa_required_by_policy"),
+              (status = 429, body = ErrorBody, description = "Too many wrong codes for the account; see Retry-After")))]
 pub async fn disable_totp(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -81,7 +84,7 @@ pub async fn get_policy(State(state): State<AppState>, Caller(actor): Caller) ->
     Ok(Json(wire::policy(&state.kw.get_security_policy(&actor).await?)))
 }
 
-/// Replaces the security policy (admins). It acts from each user's next sign-in.
+/// Replaces the security policy (admins). It acts on every session and API token from its next request.
 #[utoipa::path(put, path = "/api/v1/policies/security", tag = "policies", request_body = SecurityPolicy,
     responses((status = 200, body = SecurityPolicy), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn put_policy(

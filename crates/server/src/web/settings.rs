@@ -139,7 +139,7 @@ pub async fn security(
 ) -> Result<SecurityPolicyPage, PageError> {
     let policy =
         state.kw.get_security_policy(&actor).await.map_err(|error| PageError { error, chrome: chrome(&state, &actor, "security") })?;
-    let notice = q.saved.map(|_| "The policy was saved. It applies at each user's next sign-in.".to_owned());
+    let notice = q.saved.map(|_| "The policy was saved. It applies to every session and API token from its next request.".to_owned());
     Ok(policy_page(&state, &actor, &policy, notice, None))
 }
 
