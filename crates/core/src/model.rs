@@ -167,6 +167,10 @@ pub struct Throttle {
     pub failures: i64,
     pub last_failure_at: OffsetDateTime,
     pub locked_until: Option<OffsetDateTime>,
+    /// How many of `failures` are attempts still being evaluated (presumed wrong until settled).
+    pub pending: i64,
+    /// When the last of those was counted.
+    pub pending_at: Option<OffsetDateTime>,
 }
 
 /// Who caused an audit event.

@@ -205,13 +205,17 @@ pub trait Tx: Send {
     // authentication hardening: attempts counted before they are evaluated
     /// Counts one more attempt against `key` in one statement, unless the key is locked at
     /// `now`: answers the key as counted (its row stays locked until the transaction ends), or
-    /// the end of the lock. Failures whose last one is at or before `window_start` start over.
-    async fn raise_throttle(&mut self, key: &str, now: OffsetDateTime, window_start: OffsetDateTime) -> Result<ThrottleRaise>;
-    /// Takes back one counted attempt (it turned out right), lifting the lock when fewer than
-    /// `free` remain or when it is still `lock_set`, the lock that attempt set.
-    async fn refund_throttle(&mut self, key: &str, free: i64, lock_set: Option<OffsetDateTime>) -> Result<()>;
-    /// Dates the last failure of `key` at `at` (a counted attempt turned out wrong).
-    async fn throttle_failed(&mut self, key: &str, at: OffsetDateTime) -> Result<()>;
+    /// as found locked (nothing counted). Failures whose last one is at or before
+    /// `window_start` start over; attempts pending since before `pending_since` are abandoned.
+    async fn raise_throttle(
+        &mut self,
+        key: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+        pending_since: OffsetDateTime,
+    ) -> Result<ThrottleRaise>;
+    /// Settles one attempt counted by `raise_throttle` once it has been evaluated.
+    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<()>;
     /// Moves the access-data generation on for a change the other methods do not cover (the
     /// security policy, which decides what tokens and sessions may do).
     async fn bump_authz_generation(&mut self) -> Result<()>;
@@ -222,6 +226,19 @@ pub trait Tx: Send {
 pub enum ThrottleRaise {
     /// The attempt is counted: the key as it now stands (not locked).
     Counted(Throttle),
-    /// The key is locked until then; nothing was counted.
-    Locked { until: OffsetDateTime },
+    /// The key is locked; nothing was counted.
+    Locked(Throttle),
+}
+
+/// How an attempt counted by `Tx::raise_throttle` turned out.
+#[derive(Debug, Clone, Copy)]
+pub enum ThrottleSettle {
+    /// Wrong: it stays counted, as a failure at `at`.
+    Failed { at: OffsetDateTime },
+    /// Right: its count goes back; the lock goes when fewer than `free` remain or when it is
+    /// still `lock_set`, the one this attempt set.
+    Refunded { free: i64, lock_set: Option<OffsetDateTime> },
+    /// A complete sign-in: the key's failures are cleared but for other attempts still being
+    /// evaluated (pending since `pending_since`).
+    Cleared { pending_since: OffsetDateTime },
 }

@@ -17,6 +17,7 @@ engine_tests!(
     forty_wrong_codes_at_mfa_disable_are_refused_before_the_fortieth,
     every_secret_checked_in_a_session_is_throttled_and_audited,
     a_right_password_gives_its_attempt_back,
+    right_passwords_in_a_burst_wait_for_the_evaluated_ones_instead_of_being_refused,
 );
 
 /// The free budget of an account.
@@ -248,5 +249,25 @@ async fn a_right_password_gives_its_attempt_back(engine: Engine) {
     assert_eq!(status, StatusCode::OK);
     for i in 0..4 {
         assert_eq!(app.client().login(ADMIN_EMAIL, &format!("Again-{i}-Wrong!")).await.0, StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn right_passwords_in_a_burst_wait_for_the_evaluated_ones_instead_of_being_refused(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    app.init_admin().await;
+    let http = reqwest::Client::new();
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let (http, url) = (http.clone(), format!("{}/api/v1/auth/login", app.base));
+            // Four wrong passwords among twenty right ones: never enough to lock the account.
+            let password = if i % 6 == 0 { format!("Wrong-{i}-Password!") } else { ADMIN_PASSWORD.to_owned() };
+            tokio::spawn(async move {
+                (i % 6 == 0, http.post(url).json(&json!({ "email": ADMIN_EMAIL, "password": password })).send().await.unwrap().status())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (wrong, status) = t.await.unwrap();
+        assert_eq!(status, if wrong { StatusCode::UNAUTHORIZED } else { StatusCode::OK }, "wrong: {wrong}");
     }
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
     (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
     (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
+    (5, "throttle_pending", include_str!("../migrations/0005_throttle_pending.sql")),
 ];
 
 /// Which engine a URL selects.

@@ -85,31 +85,37 @@ pub async fn delete_unused(c: &mut AnyConnection, user: UserId, purpose: LinkPur
 }
 
 pub async fn throttle(c: &mut AnyConnection, key: &str) -> Result<Option<Throttle>> {
-    let row = sqlx::query("SELECT key, failures, last_failure_at, locked_until FROM throttles WHERE key = $1")
+    let row = sqlx::query("SELECT key, failures, last_failure_at, locked_until, pending, pending_at FROM throttles WHERE key = $1")
         .bind(key)
         .fetch_optional(c)
         .await
         .map_err(db_err)?;
-    row.map(|r| {
-        Ok(Throttle {
-            key: get(&r, "key")?,
-            failures: get(&r, "failures")?,
-            last_failure_at: get_time(&r, "last_failure_at")?,
-            locked_until: get_opt_time(&r, "locked_until")?,
-        })
+    row.as_ref().map(throttle_from_row).transpose()
+}
+
+pub fn throttle_from_row(r: &AnyRow) -> Result<Throttle> {
+    Ok(Throttle {
+        key: get(r, "key")?,
+        failures: get(r, "failures")?,
+        last_failure_at: get_time(r, "last_failure_at")?,
+        locked_until: get_opt_time(r, "locked_until")?,
+        pending: get(r, "pending")?,
+        pending_at: get_opt_time(r, "pending_at")?,
     })
-    .transpose()
 }
 
 pub async fn put_throttle(c: &mut AnyConnection, t: &Throttle) -> Result<()> {
     sqlx::query(
-        "INSERT INTO throttles (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
+        "INSERT INTO throttles (key, failures, last_failure_at, locked_until, pending, pending_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until, \
+         pending = excluded.pending, pending_at = excluded.pending_at",
     )
     .bind(&t.key)
     .bind(t.failures)
     .bind(ms(t.last_failure_at))
     .bind(opt_ms(t.locked_until))
+    .bind(t.pending)
+    .bind(opt_ms(t.pending_at))
     .execute(c)
     .await
     .map_err(db_err)?;

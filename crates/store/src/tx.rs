@@ -9,7 +9,7 @@ use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
-use keyward_core::store::{AuditFilter, LockKey, ThrottleRaise, Tx, UserFilter};
+use keyward_core::store::{AuditFilter, LockKey, ThrottleRaise, ThrottleSettle, Tx, UserFilter};
 use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
@@ -343,14 +343,17 @@ impl Tx for SqlTx {
     }
 
     // authentication hardening: attempts counted before they are evaluated
-    async fn raise_throttle(&mut self, key: &str, now: OffsetDateTime, window_start: OffsetDateTime) -> Result<ThrottleRaise> {
-        throttles::raise(self.c(), key, now, window_start).await
+    async fn raise_throttle(
+        &mut self,
+        key: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+        pending_since: OffsetDateTime,
+    ) -> Result<ThrottleRaise> {
+        throttles::raise(self.c(), key, now, window_start, pending_since).await
     }
-    async fn refund_throttle(&mut self, key: &str, free: i64, lock_set: Option<OffsetDateTime>) -> Result<()> {
-        throttles::refund(self.c(), key, free, lock_set).await
-    }
-    async fn throttle_failed(&mut self, key: &str, at: OffsetDateTime) -> Result<()> {
-        throttles::failed(self.c(), key, at).await
+    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<()> {
+        throttles::settle(self.c(), key, settle).await
     }
     async fn bump_authz_generation(&mut self) -> Result<()> {
         bump(self.c()).await

@@ -7,7 +7,8 @@
 //! right gives its count back (`succeeded`, `refund`). Why in the database: the counters must
 //! survive restarts and hold across several nodes.
 
-use crate::store::{Store, ThrottleRaise, Tx};
+use crate::model::Throttle;
+use crate::store::{Store, ThrottleRaise, ThrottleSettle, Tx};
 use crate::{Error, Result};
 use time::{Duration, OffsetDateTime};
 
@@ -64,48 +65,95 @@ fn seconds_until(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
     (until - now).whole_seconds().max(0) as u64 + 1
 }
 
-/// Seconds until an attempt is allowed again, if any key is locked (a read, no write).
-pub async fn retry_after(tx: &mut dyn Tx, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Option<u64>> {
-    let mut wait: Option<u64> = None;
+/// Attempts still being evaluated after this long are taken as abandoned (their client went
+/// away before they settled); they stay counted as failures.
+const PENDING_TTL: Duration = Duration::seconds(30);
+/// How long an attempt waits for attempts still being evaluated before it is refused.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `t` has attempts still being evaluated at `now`.
+fn settling(t: &Throttle, now: OffsetDateTime) -> bool {
+    t.pending > 0 && t.pending_at.is_some_and(|at| now - at < PENDING_TTL)
+}
+
+/// A lock met while reserving.
+struct Locked {
+    retry_after_secs: u64,
+    /// Every lock met was set by attempts still being evaluated: if they turn out right it
+    /// goes away, so waiting for them is better than refusing a right secret.
+    settling: bool,
+}
+
+impl Locked {
+    fn add(&mut self, t: &Throttle, until: OffsetDateTime, now: OffsetDateTime) {
+        self.retry_after_secs = self.retry_after_secs.max(seconds_until(until, now));
+        self.settling &= settling(t, now);
+    }
+}
+
+/// The lock on the attempt's keys at `now`, if any (a read, no write).
+async fn locked(tx: &mut dyn Tx, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Option<Locked>> {
+    let mut found: Option<Locked> = None;
     for (key, _) in &keys.keys {
         if let Some(t) = tx.throttle(key).await?
             && let Some(until) = t.locked_until
             && until > now
         {
-            let secs = seconds_until(until, now);
-            wait = Some(wait.map_or(secs, |w| w.max(secs)));
+            found.get_or_insert(Locked { retry_after_secs: 0, settling: true }).add(&t, until, now);
         }
     }
-    Ok(wait)
+    Ok(found)
 }
 
 /// An attempt counted before it is evaluated; `failed`, `succeeded` or `refund` settles it
-/// (an attempt never settled, say because the client went away, stays counted).
+/// (one never settled, say because the client went away, stays counted as a failure).
 #[derive(Debug, Clone)]
 pub struct Reservation {
     account: String,
     /// Each key, its free budget, and the lock this attempt set on it.
     keys: Vec<(String, i64, Option<OffsetDateTime>)>,
+    now: OffsetDateTime,
 }
 
 /// Counts the attempt against every key before it is evaluated, or answers 429 when a key is
-/// locked (then nothing is counted). The last free attempt sets the first delay, so every later
-/// attempt of a burst is refused until the evaluated ones settle.
+/// locked (then nothing is counted). The attempt that uses up the free budget sets the first
+/// delay, so later attempts of a burst cannot be evaluated before it settles: they wait for the
+/// attempts being evaluated (up to `MAX_WAIT`), and are refused if those turn out wrong.
 ///
-/// A refused attempt costs one read while a lock is visible, or one rolled-back statement when
-/// it raced the lock: never an audit or history row (refusals are counted in the metrics).
+/// A refused attempt costs a read while a lock is visible, or one rolled-back statement when it
+/// raced the lock: never an audit or history row (refusals are counted in the metrics).
 pub async fn reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Reservation> {
+    let started = tokio::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let lock = match try_reserve(store, keys, now).await? {
+            Ok(reserved) => return Ok(reserved),
+            Err(lock) => lock,
+        };
+        if !lock.settling || started.elapsed() >= MAX_WAIT {
+            return Err(Error::Throttled { retry_after_secs: lock.retry_after_secs });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Result<Reservation, Locked>> {
     let mut read = store.read().await?;
-    if let Some(secs) = retry_after(read.as_mut(), keys, now).await? {
-        return Err(Error::Throttled { retry_after_secs: secs });
+    if let Some(lock) = locked(read.as_mut(), keys, now).await? {
+        return Ok(Err(lock));
     }
     drop(read);
     let mut tx = store.write().await?;
-    let mut reserved = Reservation { account: keys.account.clone(), keys: Vec::with_capacity(keys.keys.len()) };
+    let mut reserved = Reservation { account: keys.account.clone(), keys: Vec::with_capacity(keys.keys.len()), now };
     for (key, free) in &keys.keys {
-        match tx.raise_throttle(key, now, now - WINDOW).await? {
+        match tx.raise_throttle(key, now, now - WINDOW, now - PENDING_TTL).await? {
             // Dropping the transaction takes back what was counted on the other keys.
-            ThrottleRaise::Locked { until } => return Err(Error::Throttled { retry_after_secs: seconds_until(until, now) }),
+            ThrottleRaise::Locked(t) => {
+                let mut lock = Locked { retry_after_secs: 0, settling: true };
+                lock.add(&t, t.locked_until.unwrap_or(now), now);
+                return Ok(Err(lock));
+            }
             ThrottleRaise::Counted(mut t) => {
                 let lock = delay(t.failures, *free).map(|d| now + d);
                 if lock.is_some() {
@@ -117,13 +165,13 @@ pub async fn reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime
         }
     }
     tx.commit().await?;
-    Ok(reserved)
+    Ok(Ok(reserved))
 }
 
-/// The attempt was wrong: it stays counted, and the failure is dated `now`.
+/// The attempt was wrong: it stays counted, as a failure at `now`.
 pub async fn failed(tx: &mut dyn Tx, reserved: &Reservation, now: OffsetDateTime) -> Result<()> {
     for (key, _, _) in &reserved.keys {
-        tx.throttle_failed(key, now).await?;
+        tx.settle_throttle(key, ThrottleSettle::Failed { at: now }).await?;
     }
     Ok(())
 }
@@ -132,20 +180,22 @@ pub async fn failed(tx: &mut dyn Tx, reserved: &Reservation, now: OffsetDateTime
 /// others (the source's failures stay: one good account must not launder an address's failures).
 pub async fn succeeded(tx: &mut dyn Tx, reserved: &Reservation) -> Result<()> {
     for (key, free, lock) in &reserved.keys {
-        if *key == reserved.account {
-            tx.clear_throttle(key).await?;
+        let settle = if *key == reserved.account {
+            ThrottleSettle::Cleared { pending_since: reserved.now - PENDING_TTL }
         } else {
-            tx.refund_throttle(key, *free, *lock).await?;
-        }
+            ThrottleSettle::Refunded { free: *free, lock_set: *lock }
+        };
+        tx.settle_throttle(key, settle).await?;
     }
     Ok(())
 }
 
 /// Gives back the attempt on every key: it was right, but does not clear earlier failures (a
-/// known password must not reset the throttle on guessing codes).
+/// known password must not reset the throttle on guessing codes). The delay it set itself goes
+/// too, so sequential attempts meet exactly the delays they always did.
 pub async fn refund(tx: &mut dyn Tx, reserved: &Reservation) -> Result<()> {
     for (key, free, lock) in &reserved.keys {
-        tx.refund_throttle(key, *free, *lock).await?;
+        tx.settle_throttle(key, ThrottleSettle::Refunded { free: *free, lock_set: *lock }).await?;
     }
     Ok(())
 }
