@@ -16,6 +16,7 @@ pub mod policy;
 pub mod secret;
 pub mod services;
 pub mod store;
+pub mod text;
 pub mod types;
 pub mod wire;
 

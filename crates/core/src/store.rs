@@ -139,8 +139,6 @@ pub trait Tx: Send {
     async fn insert_login_attempt(&mut self, attempt: &LoginAttempt) -> Result<()>;
     async fn login_attempts_of(&mut self, user: UserId, limit: i64) -> Result<Vec<LoginAttempt>>;
     async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>>;
-    async fn put_throttle(&mut self, throttle: &Throttle) -> Result<()>;
-    async fn clear_throttle(&mut self, key: &str) -> Result<()>;
 
     // audit
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()>;
@@ -204,18 +202,21 @@ pub trait Tx: Send {
 
     // authentication hardening: attempts counted before they are evaluated
     /// Counts one more attempt against `key` in one statement, unless the key is locked at
-    /// `now`: answers the key as counted (its row stays locked until the transaction ends), or
-    /// as found locked (nothing counted). Failures whose last one is at or before
-    /// `window_start` start over; attempts pending since before `pending_since` are abandoned.
+    /// `now` or has attempts pending with its `free` budget used up: answers the key as counted
+    /// (its row stays locked until the transaction ends), or as found (nothing counted).
+    /// Failures whose last one is at or before `window_start` start over; attempts pending
+    /// since before `pending_since` are abandoned.
     async fn raise_throttle(
         &mut self,
         key: &str,
+        free: i64,
         now: OffsetDateTime,
         window_start: OffsetDateTime,
         pending_since: OffsetDateTime,
     ) -> Result<ThrottleRaise>;
-    /// Settles one attempt counted by `raise_throttle` once it has been evaluated.
-    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<()>;
+    /// Settles one attempt counted by `raise_throttle` once it has been evaluated (or locks the
+    /// key); answers the key as it then stands, if it exists.
+    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<Option<Throttle>>;
     /// Moves the access-data generation on for a change the other methods do not cover (the
     /// security policy, which decides what tokens and sessions may do).
     async fn bump_authz_generation(&mut self) -> Result<()>;
@@ -226,8 +227,8 @@ pub trait Tx: Send {
 pub enum ThrottleRaise {
     /// The attempt is counted: the key as it now stands (not locked).
     Counted(Throttle),
-    /// The key is locked; nothing was counted.
-    Locked(Throttle),
+    /// The key is locked, or its budget is held by pending attempts; nothing was counted.
+    Blocked(Throttle),
 }
 
 /// How an attempt counted by `Tx::raise_throttle` turned out.
@@ -235,10 +236,11 @@ pub enum ThrottleRaise {
 pub enum ThrottleSettle {
     /// Wrong: it stays counted, as a failure at `at`.
     Failed { at: OffsetDateTime },
-    /// Right: its count goes back; the lock goes when fewer than `free` remain or when it is
-    /// still `lock_set`, the one this attempt set.
-    Refunded { free: i64, lock_set: Option<OffsetDateTime> },
+    /// Right: its count goes back, and the lock with it when fewer than `free` remain.
+    Refunded { free: i64 },
     /// A complete sign-in: the key's failures are cleared but for other attempts still being
     /// evaluated (pending since `pending_since`).
     Cleared { pending_since: OffsetDateTime },
+    /// Not an attempt: the key is locked until at least `until` (the delay a failure earned).
+    Locked { until: OffsetDateTime },
 }

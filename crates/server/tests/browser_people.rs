@@ -182,6 +182,8 @@ async fn enroll_mfa_then_sign_in_with_a_code() {
 async fn past_the_grace_period_lands_on_enrollment_only() {
     run(|b| async move {
         let api = b.app.admin().await;
+        // Invited first: once the policy is saved, the admin (without MFA) may only enroll too.
+        let _ = b.app.user(&api, "vera@example.com", "Vera Lind", "viewer", PW).await;
         let policy = json!({
             "mfa": { "mode": "all", "roles": [], "grace_period_days": 0 },
             "password": { "min_length": 8, "require_uppercase": true, "require_lowercase": true, "require_digit": true, "require_special": true, "block_common": true },
@@ -189,7 +191,6 @@ async fn past_the_grace_period_lands_on_enrollment_only() {
         });
         let (status, body) = api.send(reqwest::Method::PUT, "/api/v1/policies/security", Some(policy)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let _ = b.app.user(&api, "vera@example.com", "Vera Lind", "viewer", PW).await;
 
         b.sign_in("vera@example.com", PW).await?;
         b.wait_for_heading("Multi-factor authentication").await?;

@@ -104,29 +104,6 @@ pub fn throttle_from_row(r: &AnyRow) -> Result<Throttle> {
     })
 }
 
-pub async fn put_throttle(c: &mut AnyConnection, t: &Throttle) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO throttles (key, failures, last_failure_at, locked_until, pending, pending_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until, \
-         pending = excluded.pending, pending_at = excluded.pending_at",
-    )
-    .bind(&t.key)
-    .bind(t.failures)
-    .bind(ms(t.last_failure_at))
-    .bind(opt_ms(t.locked_until))
-    .bind(t.pending)
-    .bind(opt_ms(t.pending_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn clear_throttle(c: &mut AnyConnection, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM throttles WHERE key = $1").bind(key).execute(c).await.map_err(db_err)?;
-    Ok(())
-}
-
 pub async fn setting(c: &mut AnyConnection, key: &str) -> Result<Option<String>> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(c).await.map_err(db_err)?;

@@ -2,10 +2,11 @@
 //! counter unless the key is locked, so concurrent attempts can never all see a free counter;
 //! another settles the attempt once it has been evaluated.
 
-use crate::convert::{ms, opt_ms};
+use crate::convert::ms;
 use crate::db_err;
 use crate::links::throttle_from_row;
 use keyward_core::Result;
+use keyward_core::model::Throttle;
 use keyward_core::store::{ThrottleRaise, ThrottleSettle};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -13,11 +14,13 @@ use time::OffsetDateTime;
 /// Why one statement: on PostgreSQL the upsert takes the key's row lock (held until the
 /// transaction ends) and evaluates its `WHERE` on the newest row version; on SQLite writers are
 /// serialised. Either way the check and the raise cannot be separated by another attempt. The
-/// time of the last failure moves only when the window starts over (settling a wrong attempt
-/// moves it), so attempts that turn out right do not keep old failures alive.
+/// key takes no more attempts while it is locked, or while attempts are pending and the free
+/// budget is used up. The time of the last failure moves only when the window starts over
+/// (settling a wrong attempt moves it), so attempts that turn out right keep no failure alive.
 pub async fn raise(
     c: &mut AnyConnection,
     key: &str,
+    free: i64,
     now: OffsetDateTime,
     window_start: OffsetDateTime,
     pending_since: OffsetDateTime,
@@ -30,13 +33,16 @@ pub async fn raise(
              locked_until = NULL, \
              pending = CASE WHEN throttles.pending_at > $4 THEN throttles.pending + 1 ELSE 1 END, \
              pending_at = $2 \
-         WHERE throttles.locked_until IS NULL OR throttles.locked_until <= $2 \
+         WHERE (throttles.locked_until IS NULL OR throttles.locked_until <= $2) \
+           AND NOT (throttles.pending > 0 AND throttles.pending_at > $4 \
+                    AND (CASE WHEN throttles.last_failure_at > $3 THEN throttles.failures ELSE 0 END) >= $5) \
          RETURNING key, failures, last_failure_at, locked_until, pending, pending_at",
     )
     .bind(key)
     .bind(ms(now))
     .bind(ms(window_start))
     .bind(ms(pending_since))
+    .bind(free)
     .fetch_optional(&mut *c)
     .await
     .map_err(db_err)?;
@@ -48,40 +54,45 @@ pub async fn raise(
         .fetch_one(c)
         .await
         .map_err(db_err)?;
-    Ok(ThrottleRaise::Locked(throttle_from_row(&row)?))
+    Ok(ThrottleRaise::Blocked(throttle_from_row(&row)?))
 }
 
-/// Settles one counted attempt (see `ThrottleSettle`).
-pub async fn settle(c: &mut AnyConnection, key: &str, settle: ThrottleSettle) -> Result<()> {
-    let one_less = "CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END";
+/// Settles one counted attempt (see `ThrottleSettle`); answers the key as it then stands.
+pub async fn settle(c: &mut AnyConnection, key: &str, settle: ThrottleSettle) -> Result<Option<Throttle>> {
+    const ONE_LESS: &str = "CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END";
+    const RETURNING: &str = "RETURNING key, failures, last_failure_at, locked_until, pending, pending_at";
     let query = match settle {
         ThrottleSettle::Failed { at } => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE throttles SET pending = {one_less}, \
+            "UPDATE throttles SET pending = {ONE_LESS}, \
                  last_failure_at = CASE WHEN last_failure_at < $2 THEN $2 ELSE last_failure_at END \
-             WHERE key = $1"
+             WHERE key = $1 {RETURNING}"
         )))
         .bind(key)
         .bind(ms(at)),
-        ThrottleSettle::Refunded { free, lock_set } => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE throttles SET pending = {one_less}, \
+        ThrottleSettle::Refunded { free } => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE throttles SET pending = {ONE_LESS}, \
                  failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-                 locked_until = CASE WHEN failures - 1 < $2 OR locked_until = $3 THEN NULL ELSE locked_until END \
-             WHERE key = $1"
+                 locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END \
+             WHERE key = $1 {RETURNING}"
         )))
         .bind(key)
-        .bind(free)
-        .bind(opt_ms(lock_set)),
+        .bind(free),
         // What stays counted: the other attempts still being evaluated.
-        ThrottleSettle::Cleared { pending_since } => sqlx::query(
+        ThrottleSettle::Cleared { pending_since } => sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE throttles SET \
                  failures = CASE WHEN pending > 1 AND pending_at > $2 THEN pending - 1 ELSE 0 END, \
                  pending = CASE WHEN pending > 1 AND pending_at > $2 THEN pending - 1 ELSE 0 END, \
                  locked_until = NULL \
-             WHERE key = $1",
-        )
+             WHERE key = $1 {RETURNING}"
+        )))
         .bind(key)
         .bind(ms(pending_since)),
+        ThrottleSettle::Locked { until } => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE throttles SET locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until >= $2 THEN locked_until ELSE $2 END \
+             WHERE key = $1 {RETURNING}"
+        )))
+        .bind(key)
+        .bind(ms(until)),
     };
-    query.execute(c).await.map_err(db_err)?;
-    Ok(())
+    query.fetch_optional(c).await.map_err(db_err)?.as_ref().map(throttle_from_row).transpose()
 }

@@ -219,12 +219,6 @@ impl Tx for SqlTx {
     async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>> {
         links::throttle(self.c(), key).await
     }
-    async fn put_throttle(&mut self, throttle: &Throttle) -> Result<()> {
-        links::put_throttle(self.c(), throttle).await
-    }
-    async fn clear_throttle(&mut self, key: &str) -> Result<()> {
-        links::clear_throttle(self.c(), key).await
-    }
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()> {
         audit::insert(self.c(), event).await
@@ -346,13 +340,14 @@ impl Tx for SqlTx {
     async fn raise_throttle(
         &mut self,
         key: &str,
+        free: i64,
         now: OffsetDateTime,
         window_start: OffsetDateTime,
         pending_since: OffsetDateTime,
     ) -> Result<ThrottleRaise> {
-        throttles::raise(self.c(), key, now, window_start, pending_since).await
+        throttles::raise(self.c(), key, free, now, window_start, pending_since).await
     }
-    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<()> {
+    async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<Option<Throttle>> {
         throttles::settle(self.c(), key, settle).await
     }
     async fn bump_authz_generation(&mut self) -> Result<()> {

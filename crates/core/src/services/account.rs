@@ -49,10 +49,10 @@ impl Keyward {
     pub async fn change_password(&self, actor: &Actor, current: &Password, new: &Password) -> Result<()> {
         let now = self.clock.now();
         let keys = ThrottleKeys::account(&email_key(&actor.user.email));
-        let reserved = throttle::reserve(self.store.as_ref(), &keys, now).await?;
+        let reserved = throttle::reserve(self.store.as_ref(), self.clock.as_ref(), &keys).await?;
         if !self.hasher.verify(current, actor.user.password_hash.as_deref()).await? {
             let mut tx = self.store.write().await?;
-            throttle::failed(tx.as_mut(), &reserved, now).await?;
+            throttle::failed(tx.as_mut(), &reserved, self.clock.now()).await?;
             tx.insert_audit(
                 &AuditEvent::by(actor, "user.password_change_failed", now)
                     .target("user", actor.user.id)

@@ -54,7 +54,7 @@ impl Keyward {
         let key = email.key();
         let now = self.clock.now();
         let keys = self.sign_in_keys(meta, &key, now);
-        let reserved = throttle::reserve(self.store.as_ref(), &keys, now).await.inspect_err(|e| {
+        let reserved = throttle::reserve(self.store.as_ref(), self.clock.as_ref(), &keys).await.inspect_err(|e| {
             if matches!(e, Error::Throttled { .. }) {
                 metrics_outcome("throttled");
             }
@@ -71,7 +71,7 @@ impl Keyward {
 
         let mut tx = self.store.write().await?;
         if let Some(reason) = failure {
-            throttle::failed(tx.as_mut(), &reserved, now).await?;
+            throttle::failed(tx.as_mut(), &reserved, self.clock.now()).await?;
             self.record_attempt(tx.as_mut(), meta, &key, user.as_ref(), false, reason, now).await?;
             tx.commit().await?;
             metrics_outcome(reason);

@@ -123,7 +123,7 @@ impl Keyward {
         let not_started =
             || Error::conflict("mfa_not_started", "Start MFA enrollment first (Enable MFA), then enter the code from your app.");
         self.store.read().await?.totp(actor.user.id).await?.filter(|t| !t.enabled).ok_or_else(not_started)?;
-        let reserved = self.reserve_code(actor, now).await?;
+        let reserved = self.reserve_code(actor).await?;
         let mut tx = self.store.write().await?;
         let mut record = tx.totp(actor.user.id).await?.filter(|t| !t.enabled).ok_or_else(not_started)?;
         let Some(step) = matching_step(&self.totp_of(&record, &actor.user)?, code, now) else {
@@ -180,7 +180,7 @@ impl Keyward {
     pub async fn regenerate_backup_codes(&self, actor: &Actor, code: &str) -> Result<Vec<String>> {
         let now = self.clock.now();
         self.require_mfa_on(actor).await?;
-        let reserved = self.reserve_code(actor, now).await?;
+        let reserved = self.reserve_code(actor).await?;
         let mut tx = self.store.write().await?;
         if !self.current_code_ok(tx.as_mut(), &actor.user, code, now).await? {
             return Err(self.wrong_code(tx, &reserved, actor, "mfa.backup_codes_regenerate_failed", now).await?);
@@ -205,7 +205,7 @@ impl Keyward {
         }
         drop(tx);
         self.require_mfa_on(actor).await?;
-        let reserved = self.reserve_code(actor, now).await?;
+        let reserved = self.reserve_code(actor).await?;
         let mut tx = self.store.write().await?;
         if !self.current_code_ok(tx.as_mut(), &actor.user, code, now).await? {
             return Err(self.wrong_code(tx, &reserved, actor, "mfa.disable_failed", now).await?);
@@ -226,8 +226,8 @@ impl Keyward {
 
     /// Counts an attempt at a code against the actor's account before it is checked, or
     /// answers 429 (see `throttle`).
-    async fn reserve_code(&self, actor: &Actor, now: OffsetDateTime) -> Result<Reservation> {
-        throttle::reserve(self.store.as_ref(), &ThrottleKeys::account(&email_key(&actor.user.email)), now).await
+    async fn reserve_code(&self, actor: &Actor) -> Result<Reservation> {
+        throttle::reserve(self.store.as_ref(), self.clock.as_ref(), &ThrottleKeys::account(&email_key(&actor.user.email))).await
     }
 
     /// Audits a wrong code as `action` and commits (the attempt stays counted); answers the
@@ -240,7 +240,7 @@ impl Keyward {
         action: &str,
         now: OffsetDateTime,
     ) -> Result<Error> {
-        throttle::failed(tx.as_mut(), reserved, now).await?;
+        throttle::failed(tx.as_mut(), reserved, self.clock.now()).await?;
         tx.insert_audit(&AuditEvent::by(actor, action, now).target("user", actor.user.id).details(json!({ "reason": "bad_code" }))).await?;
         tx.commit().await?;
         Ok(Error::invalid_field(

@@ -50,7 +50,7 @@ impl Keyward {
         drop(tx);
         let key = email_key(&user.email);
         let keys = self.sign_in_keys(meta, &key, now);
-        let reserved = throttle::reserve(self.store.as_ref(), &keys, now).await?;
+        let reserved = throttle::reserve(self.store.as_ref(), self.clock.as_ref(), &keys).await?;
 
         let mut tx = self.store.write().await?;
         let user = tx.user_by_id(user.id).await?.filter(|u| u.can_act(now)).ok_or_else(expired)?;
@@ -62,7 +62,7 @@ impl Keyward {
             },
         };
         if !accepted {
-            throttle::failed(tx.as_mut(), &reserved, now).await?;
+            throttle::failed(tx.as_mut(), &reserved, self.clock.now()).await?;
             self.record_attempt(tx.as_mut(), meta, &key, Some(&user), false, "bad_mfa_code", now).await?;
             tx.commit().await?;
             return Err(Error::invalid_field("code", "invalid_mfa_code", "That code is not right (or was used already)."));

@@ -7,6 +7,7 @@
 //! right gives its count back (`succeeded`, `refund`). Why in the database: the counters must
 //! survive restarts and hold across several nodes.
 
+use crate::clock::Clock;
 use crate::model::Throttle;
 use crate::store::{Store, ThrottleRaise, ThrottleSettle, Tx};
 use crate::{Error, Result};
@@ -71,38 +72,28 @@ const PENDING_TTL: Duration = Duration::seconds(30);
 /// How long an attempt waits for attempts still being evaluated before it is refused.
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Whether `t` has attempts still being evaluated at `now`.
-fn settling(t: &Throttle, now: OffsetDateTime) -> bool {
-    t.pending > 0 && t.pending_at.is_some_and(|at| now - at < PENDING_TTL)
-}
-
-/// A lock met while reserving.
-struct Locked {
+/// Why an attempt cannot be counted now.
+struct Blocked {
     retry_after_secs: u64,
-    /// Every lock met was set by attempts still being evaluated: if they turn out right it
-    /// goes away, so waiting for them is better than refusing a right secret.
+    /// Attempts are still being evaluated on a blocking key: if they turn out right, the block
+    /// may go away, so waiting for them is better than refusing a right secret.
     settling: bool,
 }
 
-impl Locked {
-    fn add(&mut self, t: &Throttle, until: OffsetDateTime, now: OffsetDateTime) {
-        self.retry_after_secs = self.retry_after_secs.max(seconds_until(until, now));
-        self.settling &= settling(t, now);
-    }
+/// Whether key `t` (with `free` free failures) takes no attempt at `now`: it is locked, or
+/// attempts are still being evaluated and they already use up the free budget. The same rule
+/// as the `WHERE` of `Tx::raise_throttle`.
+/// Whether `t` has attempts still being evaluated at `now` (not abandoned).
+fn settling(t: &Throttle, now: OffsetDateTime) -> bool {
+    t.pending > 0 && t.pending_at.is_some_and(|at| at > now - PENDING_TTL)
 }
 
-/// The lock on the attempt's keys at `now`, if any (a read, no write).
-async fn locked(tx: &mut dyn Tx, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Option<Locked>> {
-    let mut found: Option<Locked> = None;
-    for (key, _) in &keys.keys {
-        if let Some(t) = tx.throttle(key).await?
-            && let Some(until) = t.locked_until
-            && until > now
-        {
-            found.get_or_insert(Locked { retry_after_secs: 0, settling: true }).add(&t, until, now);
-        }
-    }
-    Ok(found)
+fn blocked(t: &Throttle, free: i64, now: OffsetDateTime) -> Option<Blocked> {
+    let settling = settling(t, now);
+    let counted = if t.last_failure_at > now - WINDOW { t.failures } else { 0 };
+    let locked = t.locked_until.filter(|until| *until > now);
+    (locked.is_some() || (settling && counted >= free))
+        .then(|| Blocked { retry_after_secs: locked.map_or(1, |until| seconds_until(until, now)), settling })
 }
 
 /// An attempt counted before it is evaluated; `failed`, `succeeded` or `refund` settles it
@@ -110,68 +101,77 @@ async fn locked(tx: &mut dyn Tx, keys: &ThrottleKeys, now: OffsetDateTime) -> Re
 #[derive(Debug, Clone)]
 pub struct Reservation {
     account: String,
-    /// Each key, its free budget, and the lock this attempt set on it.
-    keys: Vec<(String, i64, Option<OffsetDateTime>)>,
+    /// Each key and its free budget.
+    keys: Vec<(String, i64)>,
     now: OffsetDateTime,
 }
 
 /// Counts the attempt against every key before it is evaluated, or answers 429 when a key is
-/// locked (then nothing is counted). The attempt that uses up the free budget sets the first
-/// delay, so later attempts of a burst cannot be evaluated before it settles: they wait for the
-/// attempts being evaluated (up to `MAX_WAIT`), and are refused if those turn out wrong.
+/// locked (then nothing is counted). While attempts are being evaluated, no more than the free
+/// budget are counted: later attempts wait for them (up to `MAX_WAIT`) and are refused if
+/// those turn out wrong and earn a delay, or go on if they turn out right.
 ///
-/// A refused attempt costs a read while a lock is visible, or one rolled-back statement when it
-/// raced the lock: never an audit or history row (refusals are counted in the metrics).
-pub async fn reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Reservation> {
+/// A refused attempt costs a read while a lock is visible (a few while it waits), or one
+/// rolled-back statement when it raced the lock: never an audit or history row (refusals are
+/// counted in the metrics).
+pub async fn reserve(store: &dyn Store, clock: &dyn Clock, keys: &ThrottleKeys) -> Result<Reservation> {
     let started = tokio::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(5);
     loop {
-        let lock = match try_reserve(store, keys, now).await? {
+        let block = match try_reserve(store, keys, clock.now()).await? {
             Ok(reserved) => return Ok(reserved),
-            Err(lock) => lock,
+            Err(block) => block,
         };
-        if !lock.settling || started.elapsed() >= MAX_WAIT {
-            return Err(Error::Throttled { retry_after_secs: lock.retry_after_secs });
+        if !block.settling || started.elapsed() >= MAX_WAIT {
+            return Err(Error::Throttled { retry_after_secs: block.retry_after_secs });
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(50));
     }
 }
 
-async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Result<Reservation, Locked>> {
+/// One try: a read that finds a visible block, then the counting transaction.
+async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Result<Reservation, Blocked>> {
     let mut read = store.read().await?;
-    if let Some(lock) = locked(read.as_mut(), keys, now).await? {
-        return Ok(Err(lock));
+    let mut found: Option<Blocked> = None;
+    for (key, free) in &keys.keys {
+        if let Some(b) = read.throttle(key).await?.and_then(|t| blocked(&t, *free, now)) {
+            found = Some(match found {
+                // Refused at once if any key's block stands whatever is pending.
+                Some(f) => Blocked { retry_after_secs: f.retry_after_secs.max(b.retry_after_secs), settling: f.settling && b.settling },
+                None => b,
+            });
+        }
+    }
+    if let Some(b) = found {
+        return Ok(Err(b));
     }
     drop(read);
     let mut tx = store.write().await?;
     let mut reserved = Reservation { account: keys.account.clone(), keys: Vec::with_capacity(keys.keys.len()), now };
     for (key, free) in &keys.keys {
-        match tx.raise_throttle(key, now, now - WINDOW, now - PENDING_TTL).await? {
+        match tx.raise_throttle(key, *free, now, now - WINDOW, now - PENDING_TTL).await? {
             // Dropping the transaction takes back what was counted on the other keys.
-            ThrottleRaise::Locked(t) => {
-                let mut lock = Locked { retry_after_secs: 0, settling: true };
-                lock.add(&t, t.locked_until.unwrap_or(now), now);
-                return Ok(Err(lock));
+            ThrottleRaise::Blocked(t) => {
+                return Ok(Err(blocked(&t, *free, now).unwrap_or(Blocked { retry_after_secs: 1, settling: true })));
             }
-            ThrottleRaise::Counted(mut t) => {
-                let lock = delay(t.failures, *free).map(|d| now + d);
-                if lock.is_some() {
-                    t.locked_until = lock;
-                    tx.put_throttle(&t).await?;
-                }
-                reserved.keys.push((key.clone(), *free, lock));
-            }
+            ThrottleRaise::Counted(_) => reserved.keys.push((key.clone(), *free)),
         }
     }
     tx.commit().await?;
     Ok(Ok(reserved))
 }
 
-/// The attempt was wrong: it stays counted, as a failure at `now`.
+/// The attempt was wrong: it stays counted, as a failure at `now` (the time it was found wrong),
+/// and earns the delay of the failures settled so far, from then: the delay follows the
+/// failure, as it always did; attempts still being evaluated are not failures yet.
 pub async fn failed(tx: &mut dyn Tx, reserved: &Reservation, now: OffsetDateTime) -> Result<()> {
-    for (key, _, _) in &reserved.keys {
-        tx.settle_throttle(key, ThrottleSettle::Failed { at: now }).await?;
+    for (key, free) in &reserved.keys {
+        let Some(t) = tx.settle_throttle(key, ThrottleSettle::Failed { at: now }).await? else { continue };
+        let pending = if settling(&t, now) { t.pending } else { 0 };
+        if let Some(d) = delay(t.failures - pending, *free) {
+            tx.settle_throttle(key, ThrottleSettle::Locked { until: now + d }).await?;
+        }
     }
     Ok(())
 }
@@ -179,11 +179,11 @@ pub async fn failed(tx: &mut dyn Tx, reserved: &Reservation, now: OffsetDateTime
 /// After a complete sign-in: clears the account's counter and gives back the attempt on the
 /// others (the source's failures stay: one good account must not launder an address's failures).
 pub async fn succeeded(tx: &mut dyn Tx, reserved: &Reservation) -> Result<()> {
-    for (key, free, lock) in &reserved.keys {
+    for (key, free) in &reserved.keys {
         let settle = if *key == reserved.account {
             ThrottleSettle::Cleared { pending_since: reserved.now - PENDING_TTL }
         } else {
-            ThrottleSettle::Refunded { free: *free, lock_set: *lock }
+            ThrottleSettle::Refunded { free: *free }
         };
         tx.settle_throttle(key, settle).await?;
     }
@@ -191,11 +191,10 @@ pub async fn succeeded(tx: &mut dyn Tx, reserved: &Reservation) -> Result<()> {
 }
 
 /// Gives back the attempt on every key: it was right, but does not clear earlier failures (a
-/// known password must not reset the throttle on guessing codes). The delay it set itself goes
-/// too, so sequential attempts meet exactly the delays they always did.
+/// known password must not reset the throttle on guessing codes).
 pub async fn refund(tx: &mut dyn Tx, reserved: &Reservation) -> Result<()> {
-    for (key, free, lock) in &reserved.keys {
-        tx.settle_throttle(key, ThrottleSettle::Refunded { free: *free, lock_set: *lock }).await?;
+    for (key, free) in &reserved.keys {
+        tx.settle_throttle(key, ThrottleSettle::Refunded { free: *free }).await?;
     }
     Ok(())
 }
