@@ -80,14 +80,14 @@ struct Blocked {
     settling: bool,
 }
 
-/// Whether key `t` (with `free` free failures) takes no attempt at `now`: it is locked, or
-/// attempts are still being evaluated and they already use up the free budget. The same rule
-/// as the `WHERE` of `Tx::raise_throttle`.
 /// Whether `t` has attempts still being evaluated at `now` (not abandoned).
 fn settling(t: &Throttle, now: OffsetDateTime) -> bool {
     t.pending > 0 && t.pending_at.is_some_and(|at| at > now - PENDING_TTL)
 }
 
+/// Whether key `t` (with `free` free failures) takes no attempt at `now`: it is locked, or
+/// attempts are still being evaluated and they already use up the free budget. The same rule
+/// as the `WHERE` of `Tx::raise_throttle`.
 fn blocked(t: &Throttle, free: i64, now: OffsetDateTime) -> Option<Blocked> {
     let settling = settling(t, now);
     let counted = if t.last_failure_at > now - WINDOW { t.failures } else { 0 };
