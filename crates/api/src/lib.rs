@@ -6,10 +6,12 @@
 mod access;
 mod auth;
 mod people;
+mod reviews;
 
 pub use access::*;
 pub use auth::*;
 pub use people::*;
+pub use reviews::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -8,10 +8,12 @@ pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod export;
 pub mod mail;
 pub mod model;
 pub mod password;
 pub mod policy;
+pub mod review;
 pub mod secret;
 pub mod services;
 pub mod store;
@@ -53,6 +55,11 @@ pub struct Keyward {
 }
 
 impl Keyward {
+    /// The current time on this node's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
     /// 16 random bytes for a password salt.
     fn salt(&self) -> [u8; 16] {
         let mut salt = [0u8; 16];

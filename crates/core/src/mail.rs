@@ -91,6 +91,53 @@ pub fn password_reset(platform: &str, to: &str, to_name: &str, link: &str, expir
     }
 }
 
+/// Why an access-review reminder is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderKind {
+    /// The review has just opened.
+    Opened,
+    /// A weekly reminder while it is open.
+    Weekly,
+    /// The due date has passed.
+    Overdue,
+}
+
+/// A reminder to a reviewer with items still to decide.
+pub fn review_reminder(
+    platform: &str,
+    to: &str,
+    to_name: &str,
+    kind: ReminderKind,
+    open_items: usize,
+    due: OffsetDateTime,
+    link: &str,
+) -> Message {
+    let items = if open_items == 1 { "1 item".to_owned() } else { format!("{open_items} items") };
+    let (subject, lead) = match kind {
+        ReminderKind::Opened => (format!("Access review: {items} to decide"), format!("A new access review of {platform} is open.")),
+        ReminderKind::Weekly => {
+            (format!("Reminder: {items} waiting in the access review"), format!("The access review of {platform} is still open."))
+        }
+        ReminderKind::Overdue => {
+            (format!("Overdue: {items} waiting in the access review"), format!("The access review of {platform} is past its due date."))
+        }
+    };
+    let lines = vec![
+        format!("Hello {to_name},"),
+        lead,
+        format!("{items} assigned to you still need a decision (keep or revoke). The review is due {}.", when(due)),
+    ];
+    let footer = "You receive this because you review access on this platform.";
+    Message {
+        to: to.to_owned(),
+        to_name: to_name.to_owned(),
+        subject,
+        text: format!("{}\n\n{link}\n\n{footer}\n", lines.join("\n\n")),
+        html: html_page(platform, &lines, link, "Open the review", footer),
+        link: link.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
+use crate::review::{Review, ReviewId, ReviewItem};
 use crate::types::{ResourceId, Role, SessionId, TeamId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -201,4 +202,50 @@ pub trait Tx: Send {
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
+
+    // access reviews, offboarding and job leases
+    /// What a new access review is built from, read in one go.
+    async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts>;
+    async fn insert_review(&mut self, review: &Review) -> Result<()>;
+    /// Writes the review's mutable fields (status, completion, reminders).
+    async fn update_review(&mut self, review: &Review) -> Result<()>;
+    async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>>;
+    /// Reviews newest first; only open ones when `open_only`.
+    async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>>;
+    /// Adds an item at `position` (the order the review lists its items in).
+    async fn insert_review_item(&mut self, item: &ReviewItem, position: i64) -> Result<()>;
+    /// Writes an item's decision, reviewer and outcome.
+    async fn update_review_item(&mut self, item: &ReviewItem) -> Result<()>;
+    async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>>;
+    /// Active users whose last activity (or creation, if never active) is before `cutoff`.
+    async fn inactive_users(&mut self, cutoff: OffsetDateTime) -> Result<Vec<User>>;
+    /// Active users whose access ends between `from` and `to`, soonest first.
+    async fn departures(&mut self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<User>>;
+    /// Failed sign-in attempts since `since`.
+    async fn count_failed_sign_ins(&mut self, since: OffsetDateTime) -> Result<i64>;
+    /// Takes the lease of job `name` for `holder` until `until`, if it is due (`next_run_at` has
+    /// come) and nobody else holds it; false otherwise. Several nodes: one wins.
+    async fn take_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool>;
+    /// Gives the lease back and says when the job is next due.
+    async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()>;
+}
+
+/// The facts a new access review is built from.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewFacts {
+    /// Every active user.
+    pub users: Vec<User>,
+    pub teams: Vec<crate::model::Team>,
+    /// (team, member) pairs.
+    pub memberships: Vec<(TeamId, UserId)>,
+    /// Live shares giving edit on a data source: (data source id, its name, the subject).
+    pub data_source_edit_shares: Vec<(ResourceId, String, crate::access::Subject)>,
+    /// Each user's last successful sign-in.
+    pub last_sign_ins: std::collections::HashMap<UserId, OffsetDateTime>,
+    /// How many resources each user owns.
+    pub owned_resources: std::collections::HashMap<UserId, i64>,
+    /// How many resources each team owns.
+    pub team_resources: std::collections::HashMap<TeamId, i64>,
+    /// On how many resources each team holds a share.
+    pub team_shares: std::collections::HashMap<TeamId, i64>,
 }

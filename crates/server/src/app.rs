@@ -150,16 +150,28 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     res
 }
 
-/// Background jobs, every `every`: access end dates.
+/// Background jobs, every `every`: access end dates, offboarding, access reviews and their
+/// reminders. Every node ticks; the jobs' lease lets one of them run each interval.
 async fn run_jobs(kw: Keyward, every: std::time::Duration) {
+    let node = format!("node-{}", uuid::Uuid::now_v7().simple());
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match kw.expire_access().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(users = n, "deactivated users past their access end date"),
-            Err(e) => tracing::warn!(error = %e, "access expiry job failed; will retry"),
+        match kw.run_jobs(&node, every).await {
+            Ok(r) if r.ran => {
+                if r.expired > 0 {
+                    tracing::info!(users = r.expired, "deactivated users past their access end date");
+                }
+                if r.deactivated_inactive > 0 {
+                    tracing::info!(users = r.deactivated_inactive, "deactivated inactive users (offboarding policy)");
+                }
+                if r.reminders > 0 {
+                    tracing::info!(messages = r.reminders, "sent access review reminders");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "background jobs failed; will retry"),
         }
     }
 }

@@ -6,6 +6,7 @@ mod convert;
 mod links;
 mod mfa;
 mod resources;
+mod reviews;
 mod sessions;
 mod teams;
 mod tx;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
     (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
     (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
+    (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
 ];
 
 /// Which engine a URL selects.

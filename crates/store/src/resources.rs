@@ -123,7 +123,7 @@ fn level(s: &str) -> Result<Level> {
     }
 }
 
-fn subject(kind: &str, id: &str) -> Result<Subject> {
+pub(crate) fn subject(kind: &str, id: &str) -> Result<Subject> {
     let bad = || Error::internal_msg(format!("bad share subject {kind}:{id}"));
     match kind {
         "user" => Ok(Subject::User(UserId::parse(id).map_err(|_| bad())?)),

@@ -1,7 +1,7 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, users};
+use crate::{Engine, audit, db_err, links, mfa, resources, reviews, sessions, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind};
@@ -9,6 +9,8 @@ use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
+use keyward_core::review::{Review, ReviewId, ReviewItem};
+use keyward_core::store::ReviewFacts;
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
 use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
@@ -340,5 +342,46 @@ impl Tx for SqlTx {
     }
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
         links::put_setting(self.c(), key, value, at).await
+    }
+
+    // access reviews, offboarding and job leases
+    async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts> {
+        reviews::facts(self.c(), now).await
+    }
+    async fn insert_review(&mut self, review: &Review) -> Result<()> {
+        reviews::insert(self.c(), review).await
+    }
+    async fn update_review(&mut self, review: &Review) -> Result<()> {
+        reviews::update(self.c(), review).await
+    }
+    async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>> {
+        reviews::by_id(self.c(), id).await
+    }
+    async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>> {
+        reviews::list(self.c(), open_only, limit).await
+    }
+    async fn insert_review_item(&mut self, item: &ReviewItem, position: i64) -> Result<()> {
+        reviews::insert_item(self.c(), item, position).await
+    }
+    async fn update_review_item(&mut self, item: &ReviewItem) -> Result<()> {
+        reviews::update_item(self.c(), item).await
+    }
+    async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>> {
+        reviews::items(self.c(), review).await
+    }
+    async fn inactive_users(&mut self, cutoff: OffsetDateTime) -> Result<Vec<User>> {
+        reviews::inactive_users(self.c(), cutoff).await
+    }
+    async fn departures(&mut self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<User>> {
+        reviews::departures(self.c(), from, to).await
+    }
+    async fn count_failed_sign_ins(&mut self, since: OffsetDateTime) -> Result<i64> {
+        reviews::count_failed_sign_ins(self.c(), since).await
+    }
+    async fn take_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool> {
+        reviews::take_lease(self.c(), name, holder, now, until).await
+    }
+    async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()> {
+        reviews::release_lease(self.c(), name, holder, now, next_run_at).await
     }
 }

@@ -259,7 +259,7 @@ impl Keyward {
     }
 }
 
-fn shares_json(shares: &[Share]) -> serde_json::Value {
+pub(crate) fn shares_json(shares: &[Share]) -> serde_json::Value {
     shares
         .iter()
         .map(|s| {

@@ -21,13 +21,13 @@ pub struct UserChanges {
 }
 
 /// An admin that keeps access with no end date: the kind that must always remain.
-fn is_lasting_admin(u: &User) -> bool {
+pub(crate) fn is_lasting_admin(u: &User) -> bool {
     u.role == Role::Admin && u.status == UserStatus::Active && u.access_expires_at.is_none()
 }
 
 /// Refuses a change that would take `before` out of the lasting admins when no other remains.
 /// Call with the admins lock held.
-async fn ensure_an_admin_remains(tx: &mut dyn Tx, before: &User, after: &User) -> Result<()> {
+pub(crate) async fn ensure_an_admin_remains(tx: &mut dyn Tx, before: &User, after: &User) -> Result<()> {
     if is_lasting_admin(before) && !is_lasting_admin(after) && tx.count_lasting_admins(Some(before.id)).await? == 0 {
         return Err(Error::conflict(
             "last_admin",

@@ -6,6 +6,7 @@ mod me;
 mod mfa;
 mod ops;
 mod resources;
+pub(crate) mod reviews;
 mod teams;
 mod users;
 
@@ -31,6 +32,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "resources", description = "The platform's resources, shares and credentials"),
         (name = "authz", description = "Access decisions for the platform"),
         (name = "ops", description = "Health and metrics"),
+        (name = "access-reviews", description = "Quarterly access reviews"),
     )
 )]
 struct ApiDoc;
@@ -91,6 +93,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::explain))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        // access reviews
+        .routes(routes!(reviews::list_reviews, reviews::open_review))
+        .routes(routes!(reviews::get_review))
+        .routes(routes!(reviews::decide_item))
+        .routes(routes!(reviews::decide_items))
+        .routes(routes!(reviews::reassign_item))
+        .routes(routes!(reviews::complete_review))
+        .routes(routes!(reviews::report))
+        .routes(routes!(reviews::get_policy, reviews::put_policy))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

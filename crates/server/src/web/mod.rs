@@ -3,7 +3,9 @@
 
 mod account;
 mod invitations;
+mod overview;
 mod resources;
+mod reviews;
 mod session;
 mod settings;
 mod sharing;
@@ -48,7 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/sessions/{id}/end", post(account::end_session))
-        .route("/settings", get(|| async { Redirect::to("/settings/users") }))
+        .route("/settings", get(overview::landing))
         .route("/settings/users", get(users::list))
         .route("/settings/users/invite", get(invitations::invite_form).post(invitations::invite_submit))
         .route("/settings/users/{id}", get(users::show))
@@ -69,7 +71,12 @@ pub fn router() -> Router<AppState> {
         .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
-        .route("/settings/access-reviews", get(settings::access_reviews))
+        .route("/settings/access-reviews", get(reviews::list).post(reviews::open))
+        .route("/settings/access-reviews/policy", post(reviews::save_policy))
+        .route("/settings/access-reviews/{id}", get(reviews::show))
+        .route("/settings/access-reviews/{id}/decide", post(reviews::decide))
+        .route("/settings/access-reviews/{id}/complete", post(reviews::complete))
+        .route("/settings/access-reviews/{id}/report.csv", get(reviews::report))
         .route("/resources", get(resources::list).post(resources::create))
         .route("/resources/{id}", get(resources::show))
         .route("/resources/{id}/edit", post(resources::edit))
