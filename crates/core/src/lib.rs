@@ -14,6 +14,7 @@ pub mod model;
 pub mod password;
 pub mod policy;
 pub mod review;
+pub mod review_items;
 pub mod secret;
 pub mod services;
 pub mod store;

@@ -11,6 +11,7 @@ pub mod overview;
 pub mod policies;
 pub mod reset;
 pub mod resources;
+pub mod review_apply;
 pub mod reviews;
 pub mod setup;
 pub mod sharing;

@@ -166,10 +166,15 @@ pub async fn complete_review(
 pub async fn report(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
     actor.require(keyward_core::policy::Capability::ReadAudit)?;
     let view = state.kw.get_review(&actor, parse_id(&id, "access review")?).await?;
-    let csv = report_csv(&view)?;
+    Ok(report_download(&view)?)
+}
+
+/// The report as a file download.
+pub(crate) fn report_download(view: &ReviewView) -> Result<axum::response::Response, Error> {
+    let csv = report_csv(view)?;
     let name =
         format!("attachment; filename=\"access-review-{}.csv\"", view.review.period.clone().unwrap_or_else(|| view.review.id.to_string()));
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], csv))
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], csv).into_response())
 }
 
 /// The report's stable columns (docs/access-reviews.md).

@@ -9,7 +9,6 @@ use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use keyward_core::policy::Capability;
 use keyward_core::review::{ItemDecision, ItemId, ItemKind, ReviewItem, ReviewPolicy, ReviewStatus};
@@ -387,14 +386,8 @@ pub async fn report(State(state): State<AppState>, PageActor(actor): PageActor, 
     let result = async {
         actor.require(Capability::ReadAudit)?;
         let view = state.kw.get_review(&actor, parse_review(&id)?).await?;
-        crate::api::reviews::report_csv(&view).map(|csv| (view, csv))
+        crate::api::reviews::report_download(&view)
     }
     .await;
-    match result {
-        Ok((view, csv)) => {
-            let name = format!("attachment; filename=\"access-review-{}.csv\"", view.review.period.clone().unwrap_or(id));
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], csv).into_response()
-        }
-        Err(error) => PageError { error, chrome: chrome(&state, &actor, "access-reviews") }.into_response(),
-    }
+    result.unwrap_or_else(|error| PageError { error, chrome: chrome(&state, &actor, "access-reviews") }.into_response())
 }
