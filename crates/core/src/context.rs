@@ -32,9 +32,6 @@ pub struct Actor {
     pub meta: RequestMeta,
     /// The policy requires MFA of this user by then, and they have none yet (for a banner).
     pub mfa_deadline: Option<time::OffsetDateTime>,
-    /// The access-data generation read when this request was authenticated by an API token; a
-    /// decision in the same request may rely on it (it was read before any data of the decision).
-    pub generation: Option<i64>,
 }
 
 impl Actor {

@@ -2,13 +2,14 @@
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
 pub mod access;
+pub mod activity;
 pub mod audit;
-pub mod cache;
 pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod error;
 pub mod export;
+pub mod index;
 pub mod mail;
 pub mod model;
 pub mod password;
@@ -50,8 +51,10 @@ pub struct Keyward {
     pub mailer: Arc<dyn mail::Mailer>,
     /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
     pub keys: Arc<crypto::Keyring>,
-    /// Tokens and decisions remembered under the current access-data generation.
-    pub cache: Arc<cache::AuthzCache>,
+    /// This node's authorization index (answers checks and token authentications from memory).
+    pub index: Arc<index::AuthzIndex>,
+    /// When each API token's use was last written.
+    pub activity: Arc<activity::Activity>,
     pub settings: CoreSettings,
 }
 

@@ -25,7 +25,40 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> Result<()>;
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
+    /// Sets what runs after every committed transaction that changed access data.
+    fn set_commit_hook(&self, hook: std::sync::Arc<dyn CommitHook>);
+    /// A listener told of every committed change by the database (PostgreSQL's NOTIFY); `None`
+    /// where there is none (SQLite: nodes poll the change log).
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
 }
+
+/// Runs after a transaction that changed access data has committed (the index's sync).
+#[async_trait]
+pub trait CommitHook: Send + Sync {
+    /// The transaction committed as change-log sequence `seq`.
+    async fn committed(&self, seq: i64);
+}
+
+/// Waits for the database to say that changes were committed.
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// Returns when a change was committed somewhere (perhaps more than one).
+    async fn next(&mut self) -> Result<()>;
+}
+
+/// A node's lease, as the `nodes` table keeps it (wall-clock unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLease {
+    pub id: String,
+    pub started_at: i64,
+    pub lease_until: i64,
+    pub applied_seq: i64,
+    /// Loaded and caught up: writers wait for it.
+    pub ready: bool,
+}
+
+/// The key a page of shares continues after: resource id, subject type, subject id.
+pub type ShareKey = (ResourceId, String, String);
 
 /// A named lock taken inside a write transaction, held until it ends (serialises races such as
 /// two admins demoting each other).
@@ -195,10 +228,6 @@ pub trait Tx: Send {
     async fn sealed_values(&mut self) -> Result<Vec<SealedValue>>;
     async fn update_sealed(&mut self, value: &SealedValue) -> Result<()>;
 
-    /// The current generation of access data: every change to users, API tokens, team
-    /// membership, resources or shares moves it on, in the same transaction.
-    async fn authz_generation(&mut self) -> Result<i64>;
-
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
@@ -228,6 +257,23 @@ pub trait Tx: Send {
     async fn take_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool>;
     /// Gives the lease back and says when the job is next due.
     async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()>;
+    // the authorization index: its change log, loading it, and the nodes that hold it
+    /// The sequence of the last committed change to access data.
+    async fn authz_seq(&mut self) -> Result<i64>;
+    /// Changes after `seq`, in order, at most `limit` rows.
+    async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, crate::index::Change)>>;
+    async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>>;
+    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>>;
+    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>>;
+    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>>;
+    async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>>;
+    /// Inserts or replaces a node's lease row.
+    async fn put_node(&mut self, node: &NodeLease) -> Result<()>;
+    async fn remove_node(&mut self, id: &str) -> Result<()>;
+    /// Every node with a live lease at `now_ms`.
+    async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>>;
+    /// Deletes change-log rows older than `before` (nodes that far behind reload).
+    async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64>;
 }
 
 /// The facts a new access review is built from.

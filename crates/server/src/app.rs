@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use keyward_core::clock::{Clock, OsRandom, SystemClock};
 use keyward_core::password::PasswordHasher;
+use keyward_core::store::Store;
 use keyward_core::{CoreSettings, Keyward};
 use keyward_store::SqlStore;
 use std::net::SocketAddr;
@@ -50,13 +51,17 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
         keys: Arc::new(crate::keys::load(&config)?),
-        cache: Arc::new(keyward_core::cache::AuthzCache::default()),
+        index: Arc::new(keyward_core::index::AuthzIndex::default()),
+        activity: Arc::default(),
         settings: CoreSettings {
             public_url: config.public_url(),
             platform_name: config.platform_name.clone(),
             invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
         },
     };
+    // Until this process serves (and holds an index of its own), its writes only wait for the
+    // serving nodes to apply them: the break-glass command line is a writer like any other.
+    store.set_commit_hook(keyward_core::index::sync::Cluster::writer_only(store.clone()));
     Ok(App { kw, config: Arc::new(config), store })
 }
 
@@ -120,9 +125,15 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
+        // The index is loaded before the first request, so every check is answered from memory.
+        let node = keyward_core::index::sync::Node::start(self.store.clone(), self.kw.index.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot load the authorization index: {e}"))?;
+        self.store.set_commit_hook(keyward_core::index::sync::Cluster::for_node(node.clone()));
         let jobs = tokio::spawn(run_jobs(self.kw.clone(), std::time::Duration::from_secs(self.config.jobs_interval_seconds)));
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
         jobs.abort();
+        node.stop().await;
         self.store.close().await;
         Ok(())
     }

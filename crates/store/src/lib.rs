@@ -2,6 +2,7 @@
 //! for SQLite (the embedded default) and PostgreSQL (scale-out), with the migrations.
 
 mod audit;
+mod authz;
 mod convert;
 mod links;
 mod mfa;
@@ -13,7 +14,7 @@ mod tx;
 mod users;
 
 use async_trait::async_trait;
-use keyward_core::store::{Store, Tx};
+use keyward_core::store::{ChangeListener, CommitHook, Store, Tx};
 use keyward_core::{Error, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
     (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
     (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
+    (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
 ];
 
 /// Which engine a URL selects.
@@ -60,6 +62,10 @@ pub struct SqlStore {
     /// Why: SQLite has one writer; queueing writers here makes them wait their turn instead of
     /// failing with "database is locked".
     writer: Option<Arc<Mutex<()>>>,
+    /// Runs after each commit that changed access data (the index's sync).
+    hook: std::sync::RwLock<Option<Arc<dyn CommitHook>>>,
+    /// For PostgreSQL's LISTEN, which needs a connection of its own.
+    url: String,
 }
 
 impl SqlStore {
@@ -82,7 +88,13 @@ impl SqlStore {
             });
         }
         let pool = options.connect(url).await.map_err(db_err)?;
-        let store = SqlStore { pool, engine, writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))) };
+        let store = SqlStore {
+            pool,
+            engine,
+            writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            hook: std::sync::RwLock::new(None),
+            url: url.to_owned(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -123,7 +135,8 @@ impl Store for SqlStore {
             Engine::Postgres => self.pool.begin().await,
         }
         .map_err(db_err)?;
-        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard)))
+        let hook = self.hook.read().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard, hook)))
     }
 
     async fn ping(&self) -> Result<()> {
@@ -135,6 +148,29 @@ impl Store for SqlStore {
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",
         }
+    }
+
+    fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
+        *self.hook.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await.map_err(db_err)?;
+        listener.listen("keyward_authz").await.map_err(db_err)?;
+        Ok(Some(Box::new(PgChanges(listener))))
+    }
+}
+
+/// PostgreSQL's NOTIFY on the `keyward_authz` channel.
+struct PgChanges(sqlx::postgres::PgListener);
+
+#[async_trait]
+impl ChangeListener for PgChanges {
+    async fn next(&mut self) -> Result<()> {
+        self.0.recv().await.map(|_| ()).map_err(db_err)
     }
 }
 

@@ -10,7 +10,11 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-fn resource_from_row(row: &AnyRow) -> Result<Resource> {
+/// The columns `resource_from_row` reads.
+pub(crate) const RESOURCE_COLUMNS: &str =
+    "id, kind, name, owner_id, team_id, project_id, cpu_millis, memory_mib, storage_gib, created_at, updated_at";
+
+pub(crate) fn resource_from_row(row: &AnyRow) -> Result<Resource> {
     Ok(Resource {
         id: ResourceId(get_uuid(row, "id")?),
         kind: get::<String>(row, "kind")?.parse()?,
@@ -115,7 +119,7 @@ pub async fn candidates(
     rows.iter().map(resource_from_row).collect()
 }
 
-fn level(s: &str) -> Result<Level> {
+pub(crate) fn level(s: &str) -> Result<Level> {
     match s {
         "view" => Ok(Level::View),
         "edit" => Ok(Level::Edit),

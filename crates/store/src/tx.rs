@@ -1,10 +1,11 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, resources, reviews, sessions, teams, users};
+use crate::{Engine, audit, authz, db_err, links, mfa, resources, reviews, sessions, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind};
+use keyward_core::index::Change;
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
@@ -12,9 +13,12 @@ use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share,
 use keyward_core::review::{Review, ReviewId, ReviewItem};
 use keyward_core::store::ReviewFacts;
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
+use keyward_core::store::{CommitHook, NodeLease, ShareKey};
 use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
 
@@ -27,23 +31,31 @@ pub struct SqlTx {
     conn: Conn,
     engine: Engine,
     /// Held until the transaction ends (SQLite's single writer).
-    _writer: Option<OwnedMutexGuard<()>>,
-}
-
-/// Moves the access-data generation on (see `Tx::authz_generation`). Called by every store
-/// method that changes what a cached decision or token depends on, so no write path can forget it.
-async fn bump(c: &mut AnyConnection) -> Result<()> {
-    sqlx::query("UPDATE authz_generation SET value = value + 1 WHERE id = 1").execute(c).await.map_err(db_err)?;
-    Ok(())
+    writer: Option<OwnedMutexGuard<()>>,
+    /// What this transaction changed in the access data: recorded in the change log at commit
+    /// by the store methods themselves, so no write path can forget it.
+    changes: BTreeSet<Change>,
+    /// Told after commit (the index's sync).
+    hook: Option<Arc<dyn CommitHook>>,
 }
 
 impl SqlTx {
     pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
-        SqlTx { conn: Conn::Plain(conn), engine, _writer: None }
+        SqlTx { conn: Conn::Plain(conn), engine, writer: None, changes: BTreeSet::new(), hook: None }
     }
 
-    pub fn transaction(tx: Transaction<'static, Any>, engine: Engine, writer: Option<OwnedMutexGuard<()>>) -> Self {
-        SqlTx { conn: Conn::Tx(tx), engine, _writer: writer }
+    pub fn transaction(
+        tx: Transaction<'static, Any>,
+        engine: Engine,
+        writer: Option<OwnedMutexGuard<()>>,
+        hook: Option<Arc<dyn CommitHook>>,
+    ) -> Self {
+        SqlTx { conn: Conn::Tx(tx), engine, writer, changes: BTreeSet::new(), hook }
+    }
+
+    /// Notes a change to access data, for the change log.
+    fn changed(&mut self, change: Change) {
+        self.changes.insert(change);
     }
 
     fn c(&mut self) -> &mut AnyConnection {
@@ -57,10 +69,16 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
-        match self.conn {
-            Conn::Plain(_) => Ok(()),
-            Conn::Tx(t) => t.commit().await.map_err(db_err),
+        let SqlTx { conn, engine, writer, changes, hook } = *self;
+        let Conn::Tx(mut t) = conn else { return Ok(()) };
+        let seq = if changes.is_empty() { None } else { Some(authz::record(&mut t, engine, &changes, OffsetDateTime::now_utc()).await?) };
+        t.commit().await.map_err(db_err)?;
+        // The next writer may go while this one waits for the nodes to apply its change.
+        drop(writer);
+        if let (Some(seq), Some(hook)) = (seq, hook) {
+            hook.committed(seq).await;
         }
+        Ok(())
     }
 
     async fn lock(&mut self, key: LockKey) -> Result<()> {
@@ -85,11 +103,14 @@ impl Tx for SqlTx {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {
-        users::insert(self.c(), user).await
+        users::insert(self.c(), user).await?;
+        self.changed(Change::User(user.id));
+        Ok(())
     }
     async fn update_user(&mut self, user: &User) -> Result<()> {
         users::update(self.c(), user).await?;
-        bump(self.c()).await
+        self.changed(Change::User(user.id));
+        Ok(())
     }
     async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
         users::by_id(self.c(), id).await
@@ -101,6 +122,7 @@ impl Tx for SqlTx {
         users::count_lasting_admins(self.c(), except).await
     }
     async fn delete_invited_user(&mut self, id: UserId) -> Result<bool> {
+        self.changed(Change::User(id));
         users::delete_invited(self.c(), id).await
     }
     async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>> {
@@ -174,7 +196,9 @@ impl Tx for SqlTx {
     }
 
     async fn insert_api_token(&mut self, token: &ApiToken) -> Result<()> {
-        sessions::insert_token(self.c(), token).await
+        sessions::insert_token(self.c(), token).await?;
+        self.changed(Change::Tokens(token.user_id));
+        Ok(())
     }
     async fn api_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
         sessions::token_by_hash(self.c(), token_hash).await
@@ -187,12 +211,12 @@ impl Tx for SqlTx {
     }
     async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool> {
         let done = sessions::delete_token(self.c(), id, user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Tokens(user));
         Ok(done)
     }
     async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64> {
         let done = sessions::delete_tokens_of(self.c(), user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Tokens(user));
         Ok(done)
     }
 
@@ -246,7 +270,7 @@ impl Tx for SqlTx {
     }
     async fn delete_team(&mut self, team: TeamId) -> Result<bool> {
         let done = teams::delete(self.c(), team).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Team(team));
         Ok(done)
     }
     async fn team_by_id(&mut self, id: TeamId) -> Result<Option<Team>> {
@@ -260,12 +284,12 @@ impl Tx for SqlTx {
     }
     async fn add_member(&mut self, team: TeamId, user: UserId, at: OffsetDateTime) -> Result<bool> {
         let done = teams::add_member(self.c(), team, user, at).await?;
-        bump(self.c()).await?;
+        self.changed(Change::User(user));
         Ok(done)
     }
     async fn remove_member(&mut self, team: TeamId, user: UserId) -> Result<bool> {
         let done = teams::remove_member(self.c(), team, user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::User(user));
         Ok(done)
     }
     async fn teams_of(&mut self, user: UserId) -> Result<Vec<TeamId>> {
@@ -282,15 +306,18 @@ impl Tx for SqlTx {
     }
 
     async fn insert_resource(&mut self, resource: &Resource) -> Result<()> {
-        resources::insert(self.c(), resource).await
+        resources::insert(self.c(), resource).await?;
+        self.changed(Change::Resource(resource.id));
+        Ok(())
     }
     async fn update_resource(&mut self, resource: &Resource) -> Result<()> {
         resources::update(self.c(), resource).await?;
-        bump(self.c()).await
+        self.changed(Change::Resource(resource.id));
+        Ok(())
     }
     async fn delete_resource(&mut self, id: ResourceId) -> Result<bool> {
         let done = resources::delete(self.c(), id).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Resource(id));
         Ok(done)
     }
     async fn resource_by_id(&mut self, id: ResourceId) -> Result<Option<Resource>> {
@@ -317,7 +344,8 @@ impl Tx for SqlTx {
     }
     async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()> {
         resources::replace_shares(self.c(), resource, shares).await?;
-        bump(self.c()).await
+        self.changed(Change::Resource(resource));
+        Ok(())
     }
     async fn put_credentials(&mut self, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()> {
         resources::put_credentials(self.c(), resource, sealed, by, at).await
@@ -332,16 +360,15 @@ impl Tx for SqlTx {
         resources::update_sealed(self.c(), value).await
     }
 
-    async fn authz_generation(&mut self) -> Result<i64> {
-        let row: (i64,) = sqlx::query_as("SELECT value FROM authz_generation WHERE id = 1").fetch_one(self.c()).await.map_err(db_err)?;
-        Ok(row.0)
-    }
-
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {
         links::setting(self.c(), key).await
     }
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
-        links::put_setting(self.c(), key, value, at).await
+        links::put_setting(self.c(), key, value, at).await?;
+        if key == keyward_core::policy::SECURITY_POLICY_KEY {
+            self.changed(Change::Policy);
+        }
+        Ok(())
     }
 
     // access reviews, offboarding and job leases
@@ -383,5 +410,40 @@ impl Tx for SqlTx {
     }
     async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()> {
         reviews::release_lease(self.c(), name, holder, now, next_run_at).await
+    }
+
+    // the authorization index
+    async fn authz_seq(&mut self) -> Result<i64> {
+        authz::seq(self.c()).await
+    }
+    async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, Change)>> {
+        authz::changes_after(self.c(), seq, limit).await
+    }
+    async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
+        authz::users_page(self.c(), after, limit).await
+    }
+    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
+        authz::memberships_page(self.c(), after, limit).await
+    }
+    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
+        authz::resources_page(self.c(), after, limit).await
+    }
+    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
+        authz::shares_page(self.c(), after, limit).await
+    }
+    async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
+        authz::tokens_page(self.c(), after, limit).await
+    }
+    async fn put_node(&mut self, node: &NodeLease) -> Result<()> {
+        authz::put_node(self.c(), node).await
+    }
+    async fn remove_node(&mut self, id: &str) -> Result<()> {
+        authz::remove_node(self.c(), id).await
+    }
+    async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>> {
+        authz::live_nodes(self.c(), now_ms).await
+    }
+    async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64> {
+        authz::prune(self.c(), before).await
     }
 }

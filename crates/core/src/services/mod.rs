@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod authz;
 pub mod directory;
 pub mod invitations;
 pub mod jobs;

@@ -116,20 +116,7 @@ impl Keyward {
 
     /// The decision for `user` on `resource`, from the database as it is now.
     pub(crate) async fn decision(&self, tx: &mut dyn Tx, user: &User, resource: &Resource, now: OffsetDateTime) -> Result<Decision> {
-        Ok(self.decision_with_end(tx, user, resource, now).await?.0)
-    }
-
-    /// The decision, and the earliest moment a share it counted stops counting (after which it
-    /// may change by itself).
-    pub(crate) async fn decision_with_end(
-        &self,
-        tx: &mut dyn Tx,
-        user: &User,
-        resource: &Resource,
-        now: OffsetDateTime,
-    ) -> Result<(Decision, Option<OffsetDateTime>)> {
         let grants = tx.grants_for(resource.id, resource.project_id, user.id).await?;
-        let grants_end = crate::cache::earliest(grants.iter().map(|g| g.expires_at.filter(|t| *t > now)));
         // Why no second query: `grants_for` returns team shares only for the user's own teams
         // (one indexed statement on the hot path), so those teams are the ones that matter here.
         let teams: Vec<TeamId> = grants
@@ -149,7 +136,7 @@ impl Keyward {
             grants: &grants,
             now,
         });
-        Ok((decision, grants_end))
+        Ok(decision)
     }
 
     /// The resource if the actor may see it; 404 otherwise (its existence is not revealed).

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
 
 pub(crate) mod auth;
+mod authz;
 mod invitations;
 mod me;
 mod mfa;
@@ -88,9 +89,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::get_resource, resources::update_resource, resources::delete_resource))
         .routes(routes!(resources::get_shares, resources::put_shares))
         .routes(routes!(resources::put_credentials))
-        .routes(routes!(resources::check))
-        .routes(routes!(resources::check_batch))
-        .routes(routes!(resources::explain))
+        .routes(routes!(authz::check))
+        .routes(routes!(authz::check_batch))
+        .routes(routes!(authz::explain))
+        .routes(routes!(authz::lookup))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         // access reviews
