@@ -47,8 +47,10 @@ async fn every_change_reaches_the_index(engine: Engine) {
     app.init_admin().await;
     let kw = &app.kw;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut users, mut teams, mut resources, mut tokens): (Vec<UserId>, Vec<TeamId>, Vec<(ResourceId, Kind)>, Vec<(String, UserId)>) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut users: Vec<UserId> = Vec::new();
+    let mut teams: Vec<TeamId> = Vec::new();
+    let mut resources: Vec<(ResourceId, Kind)> = Vec::new();
+    let mut tokens: Vec<(String, UserId)> = Vec::new();
     let mut compared = 0;
     for step in 0..100 {
         let now = app.clock_now();
