@@ -2,13 +2,13 @@
 //! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
 //! transaction that holds the change and its audit event together.
 
-use crate::access::{Grant, Kind};
+use crate::access::{Grant, Kind, Subject};
 use crate::error::Result;
 use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
-use crate::types::{ResourceId, Role, SessionId, TeamId, TokenId, UserId, UserStatus};
+use crate::types::{ResourceId, Role, SessionId, ShareId, TeamId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -201,4 +201,15 @@ pub trait Tx: Send {
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
+
+    // sharing (task C): single-share operations, team shares on team deletion, workspaces of a project
+    /// Adds a share, or changes the level and end of the subject's share on that resource (it
+    /// keeps its id); answers the share as stored.
+    async fn upsert_share(&mut self, share: &Share) -> Result<Share>;
+    /// Removes share `id` of `resource`; answers it, or `None` when there was none.
+    async fn delete_share(&mut self, resource: ResourceId, id: ShareId) -> Result<Option<Share>>;
+    /// Removes every share whose subject is `subject` (a team being deleted); answers them.
+    async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>>;
+    /// The workspaces of a project, by id, at most `limit`.
+    async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>>;
 }

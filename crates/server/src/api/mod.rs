@@ -6,6 +6,7 @@ mod me;
 mod mfa;
 mod ops;
 mod resources;
+mod shares;
 mod teams;
 mod users;
 
@@ -84,13 +85,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::usage))
         .routes(routes!(resources::create_resource, resources::list_resources))
         .routes(routes!(resources::get_resource, resources::update_resource, resources::delete_resource))
-        .routes(routes!(resources::get_shares, resources::put_shares))
         .routes(routes!(resources::put_credentials))
         .routes(routes!(resources::check))
         .routes(routes!(resources::check_batch))
         .routes(routes!(resources::explain))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        // sharing (task C): the list with its ETag, one share added or removed
+        .routes(routes!(shares::get_shares, shares::put_shares, shares::add_share))
+        .routes(routes!(shares::remove_share))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

@@ -3,6 +3,7 @@
 
 mod account;
 mod invitations;
+mod resource_page;
 mod resources;
 mod session;
 mod settings;
@@ -71,10 +72,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/activity", get(settings::activity))
         .route("/settings/access-reviews", get(settings::access_reviews))
         .route("/resources", get(resources::list).post(resources::create))
-        .route("/resources/{id}", get(resources::show))
+        .route("/resources/{id}", get(resource_page::show))
         .route("/resources/{id}/edit", post(resources::edit))
         .route("/resources/{id}/shares/add", post(sharing::add_share))
-        .route("/resources/{id}/shares/remove", post(sharing::remove_share))
+        .route("/resources/{id}/shares/{share_id}/remove", post(sharing::remove_share))
         .route("/resources/{id}/visibility", post(sharing::visibility))
         .route("/resources/{id}/credentials", post(sharing::credentials))
         .route("/resources/{id}/delete", post(resources::delete))
