@@ -34,6 +34,9 @@ pub enum LockKey {
     Admins,
     /// Changes to one team's resources (quota checks).
     Team(TeamId),
+    /// Changes to one resource's shares and visibility (so that `If-Match` compares and writes
+    /// one state).
+    Shares(ResourceId),
 }
 
 /// Filters of the user directory.
@@ -212,4 +215,6 @@ pub trait Tx: Send {
     async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>>;
     /// The workspaces of a project, by id, at most `limit`.
     async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>>;
+    /// Sets a resource's visibility (and `updated_at`) and nothing else.
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: crate::access::Visibility, at: OffsetDateTime) -> Result<()>;
 }

@@ -121,6 +121,17 @@ pub async fn candidates(
     rows.iter().map(resource_from_row).collect()
 }
 
+pub async fn set_visibility(c: &mut AnyConnection, id: ResourceId, visibility: Visibility, at: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE resources SET visibility = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(visibility.as_str())
+        .bind(ms(at))
+        .execute(c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// The workspaces of `project`, by id, at most `limit`.
 pub async fn workspaces_of(c: &mut AnyConnection, project: ResourceId, limit: i64) -> Result<Vec<Resource>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM resources r WHERE r.project_id = $1 ORDER BY r.id LIMIT $2"));

@@ -4,7 +4,7 @@
 use crate::{Engine, audit, db_err, links, mfa, resources, sessions, shares, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
-use keyward_core::access::{Grant, Kind, Subject};
+use keyward_core::access::{Grant, Kind, Subject, Visibility};
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
@@ -70,6 +70,7 @@ impl Tx for SqlTx {
                 let (class, instance) = match key {
                     LockKey::Admins => ("admins", String::new()),
                     LockKey::Team(t) => ("team", t.to_string()),
+                    LockKey::Shares(r) => ("shares", r.to_string()),
                 };
                 sqlx::query("SELECT pg_advisory_xact_lock(7201, hashtext($1 || ':' || $2))")
                     .bind(class)
@@ -360,5 +361,9 @@ impl Tx for SqlTx {
     }
     async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>> {
         resources::workspaces_of(self.c(), project, limit).await
+    }
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: Visibility, at: OffsetDateTime) -> Result<()> {
+        resources::set_visibility(self.c(), resource, visibility, at).await?;
+        bump(self.c()).await
     }
 }

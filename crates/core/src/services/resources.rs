@@ -288,6 +288,9 @@ impl Keyward {
     pub async fn update_resource(&self, actor: &Actor, id: ResourceId, changes: ResourceChanges) -> Result<Resource> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        if changes.visibility.is_some() {
+            tx.lock(LockKey::Shares(id)).await?;
+        }
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Edit)?;
         let before = v.resource.clone();

@@ -9,7 +9,7 @@ use crate::context::Actor;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, Resource, Share, User, rfc3339};
 use crate::policy::Capability;
-use crate::store::Tx;
+use crate::store::{LockKey, Tx};
 use crate::types::{ResourceId, ShareId, UserId, UserStatus};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -141,6 +141,7 @@ impl Keyward {
         no_duplicates(&wanted)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        tx.lock(LockKey::Shares(id)).await?;
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Share)?;
         let before = tx.shares_of(id).await?;
@@ -170,8 +171,7 @@ impl Keyward {
         }
         tx.replace_shares(id, &shares).await?;
         if resource.visibility != visibility_before {
-            resource.updated_at = now;
-            tx.update_resource(&resource).await?;
+            tx.set_visibility(id, resource.visibility, now).await?;
         }
         tx.insert_audit(&AuditEvent::by(actor, "resource.share", now).target("resource", id).details(json!({
             "before": shares_json(&before), "after": shares_json(&shares),
@@ -197,6 +197,7 @@ impl Keyward {
         no_duplicates(&wanted)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        tx.lock(LockKey::Shares(id)).await?;
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Share)?;
         for w in &wanted {
@@ -244,8 +245,7 @@ impl Keyward {
             stored.push(tx.upsert_share(&share).await?);
         }
         if resource.visibility != visibility_before {
-            resource.updated_at = now;
-            tx.update_resource(&resource).await?;
+            tx.set_visibility(id, resource.visibility, now).await?;
         }
         tx.insert_audit(&AuditEvent::by(actor, "resource.share_add", now).target("resource", id).details(json!({
             "before": shares_json(&before), "after": shares_json(&stored),
@@ -261,6 +261,7 @@ impl Keyward {
     pub async fn remove_share(&self, actor: &Actor, id: ResourceId, share: ShareId) -> Result<Share> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        tx.lock(LockKey::Shares(id)).await?;
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Share)?;
         let gone = tx.delete_share(id, share).await?.ok_or(Error::NotFound("Share"))?;
