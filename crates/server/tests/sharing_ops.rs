@@ -121,6 +121,13 @@ async fn concurrent_adds_are_all_kept_and_one_share_goes_at_a_time(engine: Engin
     assert_eq!(audit["items"].as_array().unwrap().len(), 12, "each add is audited");
     let (_, audit) = admin.get("/api/v1/audit?action=resource.share_remove").await;
     assert_eq!(audit["items"][0]["details"]["share"]["id"], sid);
+
+    let (_, doc) = admin.get("/api/openapi.json").await;
+    let paths = &doc["paths"];
+    for (path, method) in [("/api/v1/resources/{id}/shares", "post"), ("/api/v1/resources/{id}/shares/{share_id}", "delete")] {
+        assert!(paths[path][method].is_object(), "{method} {path} is in the OpenAPI document");
+    }
+    assert!(paths["/api/v1/resources/{id}/shares"]["put"]["responses"]["412"].is_object());
 }
 
 async fn replacing_the_list_needs_the_etag_it_was_read_with(engine: Engine) {
