@@ -344,7 +344,7 @@ mod tests {
         assert_ne!(one, etag(Visibility::AllUsers, &[a.clone(), b.clone()]), "the visibility is part of it");
         assert_ne!(one, etag(Visibility::Specific, &[a.clone(), Share { level: Level::View, ..b.clone() }]));
         assert!(if_match_holds(&format!("\"x\", {one}"), &one) && if_match_holds("*", &one) && !if_match_holds("\"x\"", &one));
-        assert_eq!(implied_by_list(&[b.clone()]), Visibility::Specific);
+        assert_eq!(implied_by_list(std::slice::from_ref(&b)), Visibility::Specific);
         assert_eq!(implied_by_list(&[a, b]), Visibility::AllUsers);
         assert_eq!(implied_by_list(&[]), Visibility::Private);
     }
