@@ -116,6 +116,12 @@ async fn the_share_dialog_takes_several_warns_about_viewers_and_keeps_choices_af
         ensure!(rows.contains(&vec!["Team Ops".to_owned(), "Edit".into(), "—".into()]), "{rows:?}");
         ensure!(rows.contains(&vec!["Uma Lee".to_owned(), "Edit".into(), "—".into()]), "{rows:?}");
         ensure!(rows.contains(&vec!["Vera Viewer".to_owned(), "Edit (viewer: view only)".into(), "—".into()]), "{rows:?}");
+
+        let remove = "//table[@id='shares']//tr[td[1][normalize-space()='Uma Lee']]//button[normalize-space()='Remove']";
+        b.wait(Locator::XPath(remove), "Remove on Uma Lee's row").await?.click().await?;
+        b.wait_for_text("The share was removed.").await?;
+        let rows = row_texts(&b, "shares").await?;
+        ensure!(rows.len() == 2 && !rows.iter().any(|r| r[0] == "Uma Lee"), "only Uma Lee's share went: {rows:?}");
         Ok(())
     })
     .await;

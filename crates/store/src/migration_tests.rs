@@ -107,6 +107,8 @@ async fn migrates_existing_shares(engine: &str) {
     conn.close().await.ok();
     if engine == "postgres" {
         drop_database(&url).await;
+    } else if let Some(dir) = url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p).parent()) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
