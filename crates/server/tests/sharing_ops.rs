@@ -116,6 +116,12 @@ async fn concurrent_adds_are_all_kept_and_one_share_goes_at_a_time(engine: Engin
     let (reader, reader_id) = person(&app, &admin, "r@example.com", "developer").await;
     owner.post(&format!("/api/v1/resources/{id}/shares"), user_share(&reader_id, "view")).await;
     assert_eq!(reader.delete(&format!("/api/v1/resources/{id}/shares/{other}")).await.0, StatusCode::FORBIDDEN, "view cannot share");
+    let page = reader.http.get(format!("{}/resources/{id}?why={}", reader.base, ids[1])).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("why-answer") && !page.contains("Why can X do this?"), "only those who may share ask why");
+    let page = owner.http.get(format!("{}/resources/{id}?why={}", owner.base, ids[1])).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"why-answer\"") && page.contains("Shared with them at View only."), "the owner asks why");
 
     let (_, audit) = admin.get("/api/v1/audit?action=resource.share_add").await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 12, "each add is audited");

@@ -69,6 +69,8 @@ pub struct ResourceView {
     /// Whom it can be shared with (for those who may share it).
     pub teams: Vec<Team>,
     pub people: Vec<Candidate>,
+    /// Whether the reader may ask why someone has access (`Keyward::explain_access`).
+    pub may_explain: bool,
 }
 
 impl ResourceView {
@@ -161,6 +163,20 @@ impl Keyward {
                 }
             }
         }
-        Ok(ResourceView { visible, credentials, owner_name, team_name, project, shares, shares_etag, inherited, workspaces, teams, people })
+        let may_explain = Self::may_explain(actor, &visible);
+        Ok(ResourceView {
+            visible,
+            credentials,
+            owner_name,
+            team_name,
+            project,
+            shares,
+            shares_etag,
+            inherited,
+            workspaces,
+            teams,
+            people,
+            may_explain,
+        })
     }
 }

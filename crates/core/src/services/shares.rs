@@ -9,6 +9,7 @@ use crate::context::Actor;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, Resource, Share, User, rfc3339};
 use crate::policy::Capability;
+use crate::services::resources::Visible;
 use crate::store::{LockKey, Tx};
 use crate::types::{ResourceId, ShareId, UserId, UserStatus};
 use serde_json::json;
@@ -311,14 +312,20 @@ impl Keyward {
         Ok(true)
     }
 
+    /// Whether the actor may ask why someone has access to a resource: those who may share
+    /// it, and admins.
+    pub(crate) fn may_explain(actor: &Actor, v: &Visible) -> bool {
+        // Why sharers: they decide who has access, so they may see what gives it.
+        actor.can(Capability::CheckAccess) || v.may(Action::Share)
+    }
+
     /// Why `user` may (or may not) act on a resource: every path, for the resource's page.
-    /// Those who may share the resource ask it (they decide who has access), and admins.
     pub async fn explain_access(&self, actor: &Actor, id: ResourceId, user: UserId) -> Result<(User, Decision)> {
         let now = self.clock.now();
         let mut tx = self.store.read().await?;
         let v = self.visible(tx.as_mut(), actor, id).await?;
-        if !actor.can(Capability::CheckAccess) {
-            Self::require_action(&v, Action::Share)?;
+        if !Self::may_explain(actor, &v) {
+            return Err(Error::Forbidden);
         }
         let u = tx.user_by_id(user).await?.filter(|u| u.status != UserStatus::Invited).ok_or(Error::NotFound("User"))?;
         let decision = self.decision(tx.as_mut(), &u, &v.resource, now).await?;

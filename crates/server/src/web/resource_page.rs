@@ -182,7 +182,7 @@ pub(super) async fn resource_page(
     let view = state.kw.resource_view(actor, id).await.map_err(&err)?;
     let r = &view.visible.resource;
     let may_share = view.may(Action::Share);
-    let explainer = may_share || actor.can(keyward_core::policy::Capability::CheckAccess);
+    let explainer = view.may_explain;
     let why_id = why.filter(|_| explainer);
     let why = match why_id {
         Some(user) => {
