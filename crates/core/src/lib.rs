@@ -2,6 +2,7 @@
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
 pub mod access;
+pub mod audience;
 pub mod audit;
 pub mod cache;
 pub mod clock;

@@ -1,9 +1,10 @@
-//! The property test of DESIGN.md §2: in 10,000 random worlds the core's decision equals the
-//! reference evaluator of `keyward_testkit::worlds`. Zero mismatches.
+//! The property test of DESIGN.md §2: in 10,000 random worlds (with data-source visibility and
+//! owners of projects) the core's decision equals the reference evaluator of
+//! `keyward_testkit::worlds`. Zero mismatches.
 
-use keyward_core::access::{self, Action, Facts, Grant, Kind, Level, Subject};
+use keyward_core::access::{self, Action, Facts, Grant, Kind, Level, Subject, Visibility};
 use keyward_core::types::{TeamId, UserId};
-use keyward_testkit::worlds::{S, level_number, reference, reference_allows, world};
+use keyward_testkit::worlds::{S, V, level_number, reference, reference_allows, world};
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -29,9 +30,11 @@ proptest! {
                         via_project: s.resource != r,
                     })
                     .collect();
+                let visibility = match res.visibility { V::Private => Visibility::Private, V::AllUsers => Visibility::AllUsers, V::Specific => Visibility::Specific };
+                let project_owner_id = res.project.map(|p| user_ids[w.resources[p].owner]);
                 let d = access::decide(&Facts {
                     user_id: user_ids[u], role: user.role, can_act: user.active, teams: &teams,
-                    kind: res.kind, owner_id: user_ids[res.owner], grants: &grants, now,
+                    kind: res.kind, owner_id: user_ids[res.owner], project_owner_id, visibility, grants: &grants, now,
                 });
                 let expected = reference(&w, u, r);
                 prop_assert_eq!(level_number(d.level), expected, "user {} resource {} in {:?}", u, r, w);
