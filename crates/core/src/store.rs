@@ -2,14 +2,14 @@
 //! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
 //! transaction that holds the change and its audit event together.
 
-use crate::access::{Grant, Kind};
+use crate::access::{Grant, Kind, Subject};
 use crate::error::Result;
 use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
 use crate::review::{Review, ReviewId, ReviewItem};
-use crate::types::{ResourceId, Role, SessionId, TeamId, TokenId, UserId, UserStatus};
+use crate::types::{ResourceId, Role, SessionId, ShareId, TeamId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -68,6 +68,9 @@ pub enum LockKey {
     Admins,
     /// Changes to one team's resources (quota checks).
     Team(TeamId),
+    /// Changes to one resource's shares and visibility (so that `If-Match` compares and writes
+    /// one state).
+    Shares(ResourceId),
 }
 
 /// Filters of the user directory.
@@ -274,6 +277,18 @@ pub trait Tx: Send {
     async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>>;
     /// Deletes change-log rows older than `before` (nodes that far behind reload).
     async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64>;
+    // sharing (task C): single-share operations, team shares on team deletion, workspaces of a project
+    /// Adds a share, or changes the level and end of the subject's share on that resource (it
+    /// keeps its id); answers the share as stored.
+    async fn upsert_share(&mut self, share: &Share) -> Result<Share>;
+    /// Removes share `id` of `resource`; answers it, or `None` when there was none.
+    async fn delete_share(&mut self, resource: ResourceId, id: ShareId) -> Result<Option<Share>>;
+    /// Removes every share whose subject is `subject` (a team being deleted); answers them.
+    async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>>;
+    /// The workspaces of a project, by id, at most `limit`.
+    async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>>;
+    /// Sets a resource's visibility (and `updated_at`) and nothing else.
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: crate::access::Visibility, at: OffsetDateTime) -> Result<()>;
 }
 
 /// The facts a new access review is built from.

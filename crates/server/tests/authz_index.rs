@@ -7,10 +7,10 @@
 mod common;
 
 use common::{Client, Engine, TestApp, spawn_app};
-use keyward_core::access::{Decision, Kind, Level, Subject};
+use keyward_core::access::{Decision, Kind, Level, Subject, Visibility};
 use keyward_core::model::{ApiToken, Quotas, Resource, Share, Team, User};
 use keyward_core::secret::token_hash;
-use keyward_core::types::{Email, FullName, ResourceId, Role, TeamId, TokenId, UserId, UserStatus};
+use keyward_core::types::{Email, FullName, ResourceId, Role, ShareId, TeamId, TokenId, UserId, UserStatus};
 use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -126,6 +126,7 @@ async fn every_change_reaches_the_index(engine: Engine) {
                             cpu_millis: 0,
                             memory_mib: 0,
                             storage_gib: 0,
+                            visibility: Visibility::initial(kind),
                             created_at: now,
                             updated_at: now,
                         };
@@ -154,6 +155,7 @@ async fn every_change_reaches_the_index(engine: Engine) {
                             let Some(subject) = subject else { continue };
                             shares.retain(|s| s.subject != subject);
                             shares.push(Share {
+                                id: ShareId::new(),
                                 resource_id: r,
                                 subject,
                                 level: if rng.below(2) == 0 { Level::View } else { Level::Edit },
@@ -162,6 +164,10 @@ async fn every_change_reaches_the_index(engine: Engine) {
                             });
                         }
                         tx.replace_shares(r, &shares).await.unwrap();
+                        if let Some((ds, Kind::DataSource)) = rng.pick(&resources) {
+                            let to = [Visibility::Private, Visibility::AllUsers, Visibility::Specific][rng.below(3)];
+                            tx.set_visibility(ds, to, now).await.unwrap();
+                        }
                     }
                 }
                 _ => {

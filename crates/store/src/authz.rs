@@ -1,9 +1,10 @@
 //! The authorization index's tables: the change log (`authz_changes`, sequenced by
 //! `authz_generation`), the pages the index loads from, and the `nodes` lease rows.
 
-use crate::convert::{get, get_bool, get_opt_time, get_time, get_uuid, ms};
-use crate::resources::{RESOURCE_COLUMNS, level, resource_from_row, subject};
+use crate::convert::{get, get_bool, ms};
+use crate::resources::{self, resource_from_row};
 use crate::sessions::{TOKEN_COLUMNS, token_from_row};
+use crate::shares::{self, share_from_row};
 use crate::{Engine, db_err, users};
 use keyward_core::Result;
 use keyward_core::index::Change;
@@ -81,36 +82,21 @@ pub async fn memberships_page(c: &mut AnyConnection, after: Option<(TeamId, User
 }
 
 pub async fn resources_page(c: &mut AnyConnection, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
-    let sql = format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2");
+    let sql = format!("SELECT {} FROM resources r WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2", resources::COLUMNS);
     let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|r| r.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
     rows.iter().map(resource_from_row).collect()
 }
 
 pub async fn shares_page(c: &mut AnyConnection, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
     let (r, t, i) = after.map_or((None, None, None), |(r, t, i)| (Some(r.to_string()), Some(t), Some(i)));
-    let rows = sqlx::query(
-        "SELECT resource_id, subject_type, subject_id, level, expires_at, created_at FROM shares \
+    let sql = format!(
+        "SELECT {} FROM shares \
          WHERE ($1 IS NULL OR resource_id > $1 OR (resource_id = $1 AND (subject_type > $2 OR (subject_type = $2 AND subject_id > $3)))) \
          ORDER BY resource_id, subject_type, subject_id LIMIT $4",
-    )
-    .bind(r)
-    .bind(t)
-    .bind(i)
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            Ok(Share {
-                resource_id: ResourceId(get_uuid(r, "resource_id")?),
-                subject: subject(&get::<String>(r, "subject_type")?, &get::<String>(r, "subject_id")?)?,
-                level: level(&get::<String>(r, "level")?)?,
-                expires_at: get_opt_time(r, "expires_at")?,
-                created_at: get_time(r, "created_at")?,
-            })
-        })
-        .collect()
+        shares::COLUMNS
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(r).bind(t).bind(i).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(share_from_row).collect()
 }
 
 pub async fn tokens_page(c: &mut AnyConnection, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {

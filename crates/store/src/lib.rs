@@ -6,9 +6,12 @@ mod authz;
 mod convert;
 mod links;
 mod mfa;
+#[cfg(test)]
+mod migration_tests;
 mod resources;
 mod reviews;
 mod sessions;
+mod shares;
 mod teams;
 mod tx;
 mod users;
@@ -31,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
     (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
     (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
+    (7, "sharing", include_str!("../migrations/0007_sharing.sql")),
     (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
     (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
 ];

@@ -2,7 +2,7 @@
 //! access reviews, offboarding and the security overview are built from.
 
 use crate::convert::{get, get_opt_time, get_opt_uuid, get_time, get_uuid, ms, opt_ms};
-use crate::{db_err, resources, teams, users};
+use crate::{db_err, shares, teams, users};
 use keyward_core::model::User;
 use keyward_core::review::{ItemContext, Review, ReviewId, ReviewItem};
 use keyward_core::store::ReviewFacts;
@@ -203,6 +203,7 @@ pub async fn facts(c: &mut AnyConnection, now: OffsetDateTime) -> Result<ReviewF
     let share_rows = sqlx::query(
         "SELECT r.id, r.name, s.subject_type, s.subject_id FROM shares s JOIN resources r ON r.id = s.resource_id \
          WHERE r.kind = 'data_source' AND s.level = 'edit' AND (s.expires_at IS NULL OR s.expires_at > $1) \
+           AND ((r.visibility = 'specific' AND s.subject_type <> 'all_users') OR (r.visibility = 'all_users' AND s.subject_type = 'all_users')) \
          ORDER BY r.name, r.id, s.subject_type, s.subject_id",
     )
     .bind(ms(now))
@@ -212,7 +213,7 @@ pub async fn facts(c: &mut AnyConnection, now: OffsetDateTime) -> Result<ReviewF
     let data_source_edit_shares = share_rows
         .iter()
         .map(|r| {
-            let subject = resources::subject(&get::<String>(r, "subject_type")?, &get::<String>(r, "subject_id")?)?;
+            let subject = shares::subject(r)?;
             Ok((ResourceId(get_uuid(r, "id")?), get::<String>(r, "name")?, subject))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -1,10 +1,10 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, authz, db_err, links, mfa, resources, reviews, sessions, teams, users};
+use crate::{Engine, audit, authz, db_err, links, mfa, resources, reviews, sessions, shares, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
-use keyward_core::access::{Grant, Kind};
+use keyward_core::access::{Grant, Kind, Subject, Visibility};
 use keyward_core::index::Change;
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
@@ -14,7 +14,7 @@ use keyward_core::review::{Review, ReviewId, ReviewItem};
 use keyward_core::store::ReviewFacts;
 use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
 use keyward_core::store::{CommitHook, NodeLease, ShareKey};
-use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
+use keyward_core::types::{ResourceId, SessionId, ShareId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
 use std::collections::BTreeSet;
@@ -90,6 +90,7 @@ impl Tx for SqlTx {
                 let (class, instance) = match key {
                     LockKey::Admins => ("admins", String::new()),
                     LockKey::Team(t) => ("team", t.to_string()),
+                    LockKey::Shares(r) => ("shares", r.to_string()),
                 };
                 sqlx::query("SELECT pg_advisory_xact_lock(7201, hashtext($1 || ':' || $2))")
                     .bind(class)
@@ -337,13 +338,13 @@ impl Tx for SqlTx {
         resources::candidates(self.c(), user, all, kind, after, limit).await
     }
     async fn shares_of(&mut self, resource: ResourceId) -> Result<Vec<Share>> {
-        resources::shares_of(self.c(), resource).await
+        shares::shares_of(self.c(), resource).await
     }
     async fn grants_for(&mut self, resource: ResourceId, project: Option<ResourceId>, user: UserId) -> Result<Vec<Grant>> {
-        resources::grants_for(self.c(), resource, project, user).await
+        shares::grants_for(self.c(), resource, project, user).await
     }
     async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()> {
-        resources::replace_shares(self.c(), resource, shares).await?;
+        shares::replace_shares(self.c(), resource, shares).await?;
         self.changed(Change::Resource(resource));
         Ok(())
     }
@@ -445,5 +446,31 @@ impl Tx for SqlTx {
     }
     async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64> {
         authz::prune(self.c(), before).await
+    }
+    // sharing (task C): single-share operations, team shares on team deletion, workspaces of a project
+    async fn upsert_share(&mut self, share: &Share) -> Result<Share> {
+        let stored = shares::upsert(self.c(), share).await?;
+        self.changed(Change::Resource(share.resource_id));
+        Ok(stored)
+    }
+    async fn delete_share(&mut self, resource: ResourceId, id: ShareId) -> Result<Option<Share>> {
+        let gone = shares::delete(self.c(), resource, id).await?;
+        self.changed(Change::Resource(resource));
+        Ok(gone)
+    }
+    async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>> {
+        let gone = shares::delete_of_subject(self.c(), subject).await?;
+        for s in &gone {
+            self.changed(Change::Resource(s.resource_id));
+        }
+        Ok(gone)
+    }
+    async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>> {
+        resources::workspaces_of(self.c(), project, limit).await
+    }
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: Visibility, at: OffsetDateTime) -> Result<()> {
+        resources::set_visibility(self.c(), resource, visibility, at).await?;
+        self.changed(Change::Resource(resource));
+        Ok(())
     }
 }

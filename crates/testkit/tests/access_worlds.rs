@@ -1,9 +1,10 @@
-//! The property test of DESIGN.md §2: in 10,000 random worlds the core's decision equals the
-//! reference evaluator of `keyward_testkit::worlds`. Zero mismatches.
+//! The property test of DESIGN.md §2: in 10,000 random worlds (with data-source visibility and
+//! owners of projects) the core's decision equals the reference evaluator of
+//! `keyward_testkit::worlds`. Zero mismatches.
 
-use keyward_core::access::{self, Action, Facts, Grant, Kind, Level, Subject};
+use keyward_core::access::{self, Action, Facts, Grant, Kind, Level, Subject, Visibility};
 use keyward_core::types::{TeamId, UserId};
-use keyward_testkit::worlds::{S, level_number, reference, reference_allows, world};
+use keyward_testkit::worlds::{S, V, level_number, reference, reference_allows, world};
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -29,9 +30,11 @@ proptest! {
                         via_project: s.resource != r,
                     })
                     .collect();
+                let visibility = match res.visibility { V::Private => Visibility::Private, V::AllUsers => Visibility::AllUsers, V::Specific => Visibility::Specific };
+                let project_owner_id = res.project.map(|p| user_ids[w.resources[p].owner]);
                 let d = access::decide(&Facts {
                     user_id: user_ids[u], role: user.role, can_act: user.active, teams: &teams,
-                    kind: res.kind, owner_id: user_ids[res.owner], grants: &grants, now,
+                    kind: res.kind, owner_id: user_ids[res.owner], project_owner_id, visibility, grants: &grants, now,
                 });
                 let expected = reference(&w, u, r);
                 prop_assert_eq!(level_number(d.level), expected, "user {} resource {} in {:?}", u, r, w);
@@ -69,9 +72,12 @@ proptest! {
             .collect();
         let resources: Vec<Resource> = w.resources.iter().enumerate().map(|(i, r)| Resource {
             id: resource_ids[i], kind: r.kind, name: format!("r{i}"), owner_id: user_ids[r.owner], team_id: None,
-            project_id: r.project.map(|p| resource_ids[p]), cpu_millis: 0, memory_mib: 0, storage_gib: 0, created_at: now, updated_at: now,
+            project_id: r.project.map(|p| resource_ids[p]), cpu_millis: 0, memory_mib: 0, storage_gib: 0,
+            visibility: match r.visibility { V::Private => Visibility::Private, V::AllUsers => Visibility::AllUsers, V::Specific => Visibility::Specific },
+            created_at: now, updated_at: now,
         }).collect();
         let shares: Vec<Share> = w.shares.iter().map(|s| Share {
+            id: keyward_core::types::ShareId::new(),
             resource_id: resource_ids[s.resource],
             subject: match s.subject { S::User(x) => Subject::User(user_ids[x]), S::Team(t) => Subject::Team(team_ids[t]), S::All => Subject::AllUsers },
             level: if s.edit { Level::Edit } else { Level::View },

@@ -301,6 +301,8 @@ fn decide_in(d: &IndexData, user: UserId, resource: ResourceId, now: OffsetDateT
         teams: &teams,
         kind: re.resource.kind,
         owner_id: re.resource.owner_id,
+        project_owner_id: project.filter(|_| re.resource.kind == Kind::Workspace).map(|p| p.resource.owner_id),
+        visibility: re.resource.visibility,
         grants: &grants,
         now,
     });

@@ -39,14 +39,12 @@ pub fn reason(decision: &Decision, action: Action, kind: Kind) -> String {
     if !action.applies_to(kind) {
         return format!("The action {} does not apply to a {}.", action.as_str(), kind.as_str());
     }
-    let best = decision.paths.iter().max_by_key(|p| match p {
-        Path::Admin | Path::Owner => Level::Full,
-        Path::Share { level, .. } => *level,
-    });
+    let best = decision.paths.iter().max_by_key(|p| access::path_level(p));
     let source = match best {
         None => "no share, team or ownership gives access".to_owned(),
         Some(Path::Admin) => "admin".into(),
         Some(Path::Owner) => "owner".into(),
+        Some(Path::ProjectOwner) => "owner of the workspace's project".into(),
         Some(Path::Share { subject, level, via_project, .. }) => {
             let whom = match subject {
                 Subject::User(_) => "shared with the user".to_owned(),

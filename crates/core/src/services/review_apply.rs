@@ -52,16 +52,18 @@ impl Keyward {
                 };
                 match (item.resource_id, subject) {
                     (Some(resource), Some(subject)) => {
-                        let shares = tx.shares_of(resource).await?;
-                        let kept: Vec<_> = shares.iter().filter(|s| s.subject != subject).cloned().collect();
-                        if kept.len() == shares.len() {
-                            "skipped: the share no longer exists".into()
-                        } else {
-                            tx.replace_shares(resource, &kept).await?;
-                            let before = crate::services::sharing::shares_json(&shares);
-                            let details = json!({ "before": before, "after": crate::services::sharing::shares_json(&kept), "via": via });
-                            tx.insert_audit(&by.event("resource.share", now).target("resource", resource).details(details)).await?;
-                            "revoked".into()
+                        tx.lock(LockKey::Shares(resource)).await?;
+                        let found = tx.shares_of(resource).await?.into_iter().find(|s| s.subject == subject);
+                        match found {
+                            None => "skipped: the share no longer exists".into(),
+                            Some(share) => {
+                                tx.delete_share(resource, share.id).await?;
+                                let gone = crate::services::shares::shares_json(std::slice::from_ref(&share))[0].clone();
+                                let details = json!({ "share": gone, "via": via });
+                                tx.insert_audit(&by.event("resource.share_remove", now).target("resource", resource).details(details))
+                                    .await?;
+                                "revoked".into()
+                            }
                         }
                     }
                     _ => "skipped: the share is unknown".into(),

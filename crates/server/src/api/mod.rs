@@ -8,6 +8,7 @@ mod mfa;
 mod ops;
 mod resources;
 pub(crate) mod reviews;
+mod shares;
 mod teams;
 mod users;
 
@@ -87,7 +88,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::usage))
         .routes(routes!(resources::create_resource, resources::list_resources))
         .routes(routes!(resources::get_resource, resources::update_resource, resources::delete_resource))
-        .routes(routes!(resources::get_shares, resources::put_shares))
         .routes(routes!(resources::put_credentials))
         .routes(routes!(authz::check))
         .routes(routes!(authz::check_batch))
@@ -104,6 +104,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reviews::complete_review))
         .routes(routes!(reviews::report))
         .routes(routes!(reviews::get_policy, reviews::put_policy))
+        // sharing (task C): the list with its ETag, one share added or removed
+        .routes(routes!(shares::get_shares, shares::put_shares, shares::add_share))
+        .routes(routes!(shares::remove_share))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

@@ -7,8 +7,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use keyward_api::{CreateResourceRequest, CredentialsStatus, ErrorBody, Page, Resource, ShareEntry, UpdateResourceRequest};
-use keyward_core::access::Kind;
+use keyward_api::{CreateResourceRequest, CredentialsStatus, ErrorBody, Page, Resource, UpdateResourceRequest};
+use keyward_core::access::{Kind, Visibility};
 use keyward_core::model::rfc3339;
 use keyward_core::services::directory::page_size;
 use keyward_core::services::resources::{NewResource, ResourceChanges};
@@ -70,7 +70,8 @@ pub async fn get_resource(State(state): State<AppState>, Caller(actor): Caller, 
     Ok(Json(wire::resource(&v, creds.map(|c| c.updated_at))))
 }
 
-/// Renames, resizes or moves a resource (edit access).
+/// Renames, resizes or moves a resource (edit access; moving into or out of a team needs
+/// membership of that team, or admin), or sets a data source's `visibility` (share access).
 #[utoipa::path(patch, path = "/api/v1/resources/{id}", tag = "resources", params(("id" = String, Path)), request_body = UpdateResourceRequest,
     responses((status = 200, body = Resource), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_resource(
@@ -86,6 +87,7 @@ pub async fn update_resource(
         cpu_millis: b.cpu_millis,
         memory_mib: b.memory_mib,
         storage_gib: b.storage_gib,
+        visibility: b.visibility.as_deref().map(str::parse::<Visibility>).transpose()?,
     };
     state.kw.update_resource(&actor, id, changes).await?;
     Ok(Json(wire::resource(&state.kw.get_resource(&actor, id).await?, None)))
@@ -97,28 +99,6 @@ pub async fn update_resource(
 pub async fn delete_resource(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.kw.delete_resource(&actor, ResourceId::parse(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The shares of a resource (owner, admins and editors).
-#[utoipa::path(get, path = "/api/v1/resources/{id}/shares", tag = "resources", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ShareEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_shares(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<ShareEntry>>> {
-    let shares = state.kw.get_shares(&actor, ResourceId::parse(&id)?).await?;
-    Ok(Json(shares.iter().map(wire::share).collect()))
-}
-
-/// Replaces the shares of a resource. `all_users` is for data sources only.
-#[utoipa::path(put, path = "/api/v1/resources/{id}/shares", tag = "resources", params(("id" = String, Path)), request_body = Vec<ShareEntry>,
-    responses((status = 200, body = Vec<ShareEntry>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn put_shares(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Vec<ShareEntry>>,
-) -> ApiResult<Json<Vec<ShareEntry>>> {
-    let wanted = body.iter().map(wire::share_from).collect::<Result<Vec<_>, _>>()?;
-    let shares = state.kw.put_shares(&actor, ResourceId::parse(&id)?, wanted).await?;
-    Ok(Json(shares.iter().map(wire::share).collect()))
 }
 
 /// Sets a data source's credentials (any JSON object). They are sealed and never returned.

@@ -4,6 +4,7 @@
 mod account;
 mod invitations;
 mod overview;
+mod resource_page;
 mod resources;
 mod reviews;
 mod session;
@@ -78,10 +79,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/access-reviews/{id}/complete", post(reviews::complete))
         .route("/settings/access-reviews/{id}/report.csv", get(reviews::report))
         .route("/resources", get(resources::list).post(resources::create))
-        .route("/resources/{id}", get(resources::show))
+        .route("/resources/{id}", get(resource_page::show))
         .route("/resources/{id}/edit", post(resources::edit))
         .route("/resources/{id}/shares/add", post(sharing::add_share))
-        .route("/resources/{id}/shares/remove", post(sharing::remove_share))
+        .route("/resources/{id}/shares/{share_id}/remove", post(sharing::remove_share))
         .route("/resources/{id}/visibility", post(sharing::visibility))
         .route("/resources/{id}/credentials", post(sharing::credentials))
         .route("/resources/{id}/delete", post(resources::delete))
