@@ -35,25 +35,27 @@ fn signal(name: &str, child: &Child) -> std::io::Result<std::process::ExitStatus
 async fn second_process(app: &TestApp) -> (Node, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("keyward-node-{}", uuid::Uuid::now_v7().simple()));
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--data-dir",
-            &dir.display().to_string(),
-            "--database-url",
-            &app.database_url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyward serve");
+    let node = Node(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--data-dir",
+                &dir.display().to_string(),
+                "--database-url",
+                &app.database_url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keyward serve"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (Node(child), base);
+            return (node, base);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
