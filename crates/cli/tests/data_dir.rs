@@ -41,12 +41,13 @@ async fn files_are_private_whatever_the_umask_and_an_open_directory_is_reported(
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let d = dir.display().to_string();
 
-    let mut init = keyward_with_open_umask(&["init", "--admin-email", EMAIL, "--full-name", "Grace Hopper", "--password-stdin", "--data-dir", &d])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut init =
+        keyward_with_open_umask(&["init", "--admin-email", EMAIL, "--full-name", "Grace Hopper", "--password-stdin", "--data-dir", &d])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     init.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     let out = init.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

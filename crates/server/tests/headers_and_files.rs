@@ -174,8 +174,9 @@ async fn files_in_the_data_directory_are_private(engine: Engine) {
         return;
     };
     let admin = app.admin().await;
-    let (status, _) =
-        admin.post("/api/v1/invitations", json!({ "email": "bo@example.com", "full_name": "Bo", "role": "viewer", "send_email": true })).await;
+    let (status, _) = admin
+        .post("/api/v1/invitations", json!({ "email": "bo@example.com", "full_name": "Bo", "role": "viewer", "send_email": true }))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(app.client().post("/api/v1/password-reset", json!({ "email": ADMIN_EMAIL })).await.0, StatusCode::ACCEPTED);
     for i in 0..5 {

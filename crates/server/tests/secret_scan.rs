@@ -85,7 +85,8 @@ fn session_token(res: &reqwest::Response) -> Option<String> {
 /// Signs in on the API with `password` (and a code when MFA asks), keeping every secret seen.
 async fn sign_in(app: &TestApp, email: &str, password: &str, code: Option<&str>, s: &mut Secrets) -> Client {
     let mut c = app.client();
-    let res = c.http.post(format!("{}/api/v1/auth/login", app.base)).json(&json!({ "email": email, "password": password })).send().await.unwrap();
+    let res =
+        c.http.post(format!("{}/api/v1/auth/login", app.base)).json(&json!({ "email": email, "password": password })).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let mut token = session_token(&res);
     let mut body: Value = res.json().await.unwrap();
@@ -131,7 +132,8 @@ async fn run_flows(app: &TestApp, mail: &(dyn Fn(usize) -> Option<String> + Sync
     assert_eq!(app.client().login(ADMIN_EMAIL, typo).await.0, StatusCode::UNAUTHORIZED);
 
     // Invitation by email, accepted on the page.
-    let (status, _) = admin.post("/api/v1/invitations", json!({ "email": "bea@example.com", "full_name": "Bea", "role": "developer" })).await;
+    let (status, _) =
+        admin.post("/api/v1/invitations", json!({ "email": "bea@example.com", "full_name": "Bea", "role": "developer" })).await;
     assert_eq!(status, StatusCode::CREATED);
     let invite = link_token(&wait_mail(0).await, "invite").expect("invitation link");
     s.add("invitation link token", &invite);
@@ -150,8 +152,9 @@ async fn run_flows(app: &TestApp, mail: &(dyn Fn(usize) -> Option<String> + Sync
     s.add("session token", session_token(&res).unwrap());
 
     // Invitation without email: the link comes back in the answer only.
-    let (status, body) =
-        admin.post("/api/v1/invitations", json!({ "email": "cy@example.com", "full_name": "Cy", "role": "viewer", "send_email": false })).await;
+    let (status, body) = admin
+        .post("/api/v1/invitations", json!({ "email": "cy@example.com", "full_name": "Cy", "role": "viewer", "send_email": false }))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let cy_link = link_token(body["accept_url"].as_str().unwrap(), "invite").unwrap();
     s.add("invitation link token", &cy_link);

@@ -99,7 +99,7 @@ async fn raw_status(app: &TestApp, request: &[u8]) -> u16 {
     let addr = app.base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(request).await.unwrap();
-    let mut buf = vec![0u8; 64];
+    let mut buf = [0u8; 64];
     let mut got = 0;
     while got < 12 {
         let n = s.read(&mut buf[got..]).await.unwrap();
@@ -253,8 +253,9 @@ async fn anonymous_changes_are_refused_cross_site(engine: Engine) {
         assert_eq!(c.login(ADMIN_EMAIL, "Brand-New-Quill-77").await.0, StatusCode::OK);
         c
     };
-    let (_, inv) =
-        admin.post("/api/v1/invitations", json!({ "email": "bo@example.com", "full_name": "Bo", "role": "viewer", "send_email": false })).await;
+    let (_, inv) = admin
+        .post("/api/v1/invitations", json!({ "email": "bo@example.com", "full_name": "Bo", "role": "viewer", "send_email": false }))
+        .await;
     let token = link_token(inv["accept_url"].as_str().unwrap(), "invite").unwrap();
     let accept = json!({ "token": token, "password": PW });
     let (status, body, cookie) = post_from(&app, "/api/v1/invitations/accept", accept.clone(), &[("origin", EVIL)]).await;
@@ -275,7 +276,11 @@ async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)], origin: &st
     }
     let res = req.send().await.unwrap();
     let status = res.status();
-    let cookie = res.headers().get_all("set-cookie").iter().any(|v| v.to_str().unwrap_or("").contains("keyward_session=") && !v.to_str().unwrap_or("").contains("keyward_session=;"));
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").contains("keyward_session=") && !v.to_str().unwrap_or("").contains("keyward_session=;"));
     (status, res.text().await.unwrap(), cookie)
 }
 
@@ -351,7 +356,8 @@ async fn links_die_with_a_deactivation(engine: Engine) {
     // A link asked for after the reactivation works as usual.
     app.advance(time::Duration::minutes(2));
     let fresh = reset_link(&app, "bob@example.com", 2).await;
-    let (status, _) = app.client().post("/api/v1/password-reset/confirm", json!({ "token": fresh, "new_password": "Brand-New-Quill-77" })).await;
+    let (status, _) =
+        app.client().post("/api/v1/password-reset/confirm", json!({ "token": fresh, "new_password": "Brand-New-Quill-77" })).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -381,7 +387,10 @@ async fn the_directory_shows_non_admins_active_people_only(engine: Engine) {
     let dan_id = dan_me["id"].as_str().unwrap().to_owned();
     assert_eq!(admin.post(&format!("/api/v1/users/{dan_id}/deactivate"), json!({})).await.0, StatusCode::OK);
     let (_, ivy) = admin
-        .post("/api/v1/invitations", json!({ "email": "ivy@example.com", "full_name": "Ivy Invited", "role": "admin", "send_email": false }))
+        .post(
+            "/api/v1/invitations",
+            json!({ "email": "ivy@example.com", "full_name": "Ivy Invited", "role": "admin", "send_email": false }),
+        )
         .await;
     let ivy_id = ivy["id"].as_str().unwrap().to_owned();
     let emails = |page: &Value| -> Vec<String> {

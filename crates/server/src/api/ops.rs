@@ -1,13 +1,13 @@
 //! Liveness, readiness and metrics.
 
+use crate::error::error_response;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use crate::error::error_response;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 use keyward_api::Health;
+use subtle::ConstantTimeEq;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
