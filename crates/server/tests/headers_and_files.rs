@@ -1,16 +1,17 @@
 //! What every answer carries (Content-Security-Policy, HSTS under https, the `__Host-` session
-//! cookie), bounded metric labels and the metrics token, and owner-only files in the data
+//! cookie), no 500 from header-borne input, bounded metric labels and the metrics token, and owner-only files in the data
 //! directory; over HTTP, on both engines where storage is involved.
 
 mod common;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Engine, spawn_app, spawn_app_with};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, Engine, TestApp, spawn_app, spawn_app_with};
 use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-engine_tests!(files_in_the_data_directory_are_private,);
+engine_tests!(files_in_the_data_directory_are_private, header_borne_input_never_causes_a_server_error);
 
 #[tokio::test]
 async fn every_page_has_a_policy_without_inline_script() {
@@ -198,4 +199,119 @@ async fn files_in_the_data_directory_are_private(engine: Engine) {
     for (path, mode) in &files {
         assert_eq!(*mode, 0o600, "{} has mode {mode:o}", path.display());
     }
+}
+
+/// A client signed in as the first admin through the sign-in page.
+async fn page_sign_in(app: &TestApp) -> Client {
+    let c = app.client();
+    let res = c
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    c
+}
+
+/// Sends raw bytes and answers the status code of the reply.
+async fn raw_status(app: &TestApp, request: &[u8]) -> u16 {
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    while got < 12 {
+        let n = s.read(&mut buf[got..]).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let line = String::from_utf8_lossy(&buf[..got]).into_owned();
+    line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status line: {line:?}"))
+}
+
+async fn header_borne_input_never_causes_a_server_error(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let admin = app.admin().await;
+    let (_, token) = admin.post("/api/v1/me/tokens", json!({ "name": "probe" })).await;
+    let token = token["token"].as_str().unwrap().to_owned();
+    let session = page_sign_in(&app).await;
+    let huge = "a".repeat(60_000);
+    let headers: Vec<(&str, Vec<u8>)> = vec![
+        ("host", b"evil.example:99999".to_vec()),
+        ("host", b"[::1".to_vec()),
+        ("origin", b"null".to_vec()),
+        ("origin", b"\xff\xfe://x".to_vec()),
+        ("origin", format!("http://{}", "o".repeat(5000)).into_bytes()),
+        ("cookie", b"keyward_session=%%%; keyward_session=; ;;=;".to_vec()),
+        ("cookie", format!("keyward_session={huge}").into_bytes()),
+        ("cookie", b"keyward_session=\xff\xfe\xfd".to_vec()),
+        ("x-forwarded-for", b"999.1.1.1, ::ffff:not-an-ip, \xff".to_vec()),
+        ("x-forwarded-proto", b"gopher".to_vec()),
+        ("x-forwarded-host", b"evil.example".to_vec()),
+        ("forwarded", b"for=\"[::1\";proto=http;by=;".to_vec()),
+        ("accept-language", b"*;q=x, zz-ZZZZ-\xff, ;;;".to_vec()),
+        ("accept-language", huge.clone().into_bytes()),
+        ("user-agent", b"\xc3\x28\xa0\xa1".to_vec()),
+        ("user-agent", huge.clone().into_bytes()),
+        ("authorization", b"Bearer \xff\xfe".to_vec()),
+        ("authorization", b"Bearer".to_vec()),
+        ("authorization", format!("Bearer {huge}").into_bytes()),
+        ("x-csrf-token", b"\xff".to_vec()),
+        ("x-request-id", b"\xff\xfe".to_vec()),
+        ("sec-fetch-site", b"\xff".to_vec()),
+        ("content-type", b"application/json; charset=\xff".to_vec()),
+        ("if-none-match", huge.clone().into_bytes()),
+    ];
+    let routes: [(reqwest::Method, &str); 13] = [
+        (reqwest::Method::GET, "/"),
+        (reqwest::Method::GET, "/login?next=%2Fresources"),
+        (reqwest::Method::GET, "/login?next=%2F%0d%0aX%3A%20y%00"),
+        (reqwest::Method::POST, "/login"),
+        (reqwest::Method::GET, "/settings/users"),
+        (reqwest::Method::GET, "/api/v1/me"),
+        (reqwest::Method::POST, "/api/v1/auth/login"),
+        (reqwest::Method::POST, "/api/v1/password-reset"),
+        (reqwest::Method::GET, "/invite/not-a-token"),
+        (reqwest::Method::GET, "/healthz"),
+        (reqwest::Method::GET, "/metrics"),
+        (reqwest::Method::GET, "/api/openapi.json"),
+        (reqwest::Method::GET, "/static/keyward.css"),
+    ];
+    let mut tried = 0;
+    for (name, value) in &headers {
+        for (method, path) in &routes {
+            for (client, bearer) in [(&admin.http, None), (&session.http, None), (&admin.http, Some(&token))] {
+                let mut req = client.request(method.clone(), format!("{}{path}", app.base));
+                if let Some(t) = bearer {
+                    req = req.bearer_auth(t);
+                }
+                let value = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+                req = req.header(*name, value);
+                if method == reqwest::Method::POST {
+                    req = req.header("content-type", "application/json").body(r#"{"email":"a@example.com","password":"x"}"#);
+                }
+                let res = req.send().await.unwrap();
+                assert!(res.status().as_u16() < 500, "{method} {path} with {name}: {}", res.status());
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 900);
+
+    // Bytes no client library would send: raw header bytes, a header without a value, CR/LF
+    // in a redirect destination.
+    for request in [
+        &b"GET /login?next=/%0d%0aX:%20y HTTP/1.1\r\nHost: \xff\xfe\r\nCookie: keyward_session=\xff\r\nConnection: close\r\n\r\n"[..],
+        &b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Language: \x80\x81\x82\r\nX-Forwarded-For:\r\nConnection: close\r\n\r\n"[..],
+        &b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nOrigin: \xff\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"[..],
+        &b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: \xff \xff\r\nConnection: close\r\n\r\n"[..],
+    ] {
+        let status = raw_status(&app, request).await;
+        assert!(status < 500, "{} → {status}", String::from_utf8_lossy(request));
+    }
+    assert_eq!(admin.get("/api/v1/me").await.0, StatusCode::OK, "the server still serves");
 }
