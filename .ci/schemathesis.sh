@@ -20,6 +20,9 @@ seed="${SCHEMATHESIS_SEED:-20240601}"
 started=$(date +%s)
 
 echo "== schemathesis: install"
+if ! command -v curl >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl python3 python3-venv >/dev/null
+fi
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
