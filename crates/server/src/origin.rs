@@ -1,7 +1,7 @@
 //! Where a request comes from and where a browser may be sent: anonymous state changes only
 //! from Keyward's own origin, and post-sign-in destinations only on it.
 
-use crate::config::origin_of;
+use crate::config::{Config, origin_of};
 use crate::error::error_response;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -15,17 +15,38 @@ pub const CROSS_SITE_CODE: &str = "cross_site_request";
 pub const CROSS_SITE_MESSAGE: &str = "This request came from another site. Open Keyward's own page and try again.";
 
 /// Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an
-/// `Origin` (any of them) other than `public_origin`, `null` included. Requests without either
+/// `Origin` (any of them) that is none of `allowed`, `null` included. Requests without either
 /// header (curl, the platform's services) are not browsers acting for someone else: they pass.
-pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
+pub fn is_cross_site(headers: &HeaderMap, allowed: &[String]) -> bool {
     if headers.get_all("sec-fetch-site").iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
         return true;
     }
     headers.get_all(header::ORIGIN).iter().any(|v| match v.to_str().ok().and_then(origin_of) {
-        Some(origin) => origin != public_origin,
+        Some(origin) => !allowed.contains(&origin),
         // `null` (a sandboxed frame, a redirect chain), garbage or non-UTF-8: not ours.
         None => true,
     })
+}
+
+/// The origins anonymous changes may come from: `public_url`'s, and, only while `public_url` is
+/// not configured (it then defaults to `http://<listen>`, which a browser may not use: `0.0.0.0`,
+/// `localhost`), also `http://<Host>`, the address this browser used. Why that is still safe:
+/// the victim's browser sets `Host` to the server it sends to, so a page on another site never
+/// matches it; a configured `public_url` is the one address, strictly.
+pub fn allowed_origins(headers: &HeaderMap, config: &Config) -> Vec<String> {
+    let mut out = vec![config.public_origin()];
+    if config.public_url.is_none()
+        && let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok())
+        && let Some(origin) = origin_of(&format!("http://{host}"))
+    {
+        out.push(origin);
+    }
+    out
+}
+
+/// `is_cross_site` against the origins this server accepts.
+pub fn refused_cross_site(headers: &HeaderMap, config: &Config) -> bool {
+    is_cross_site(headers, &allowed_origins(headers, config))
 }
 
 /// An anonymous request that changes state (sign-in, the MFA step, password reset, accepting an
@@ -38,7 +59,7 @@ pub struct SameOrigin;
 impl FromRequestParts<AppState> for SameOrigin {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if is_cross_site(&parts.headers, &state.config.public_origin()) {
+        if refused_cross_site(&parts.headers, &state.config) {
             return Err(error_response(StatusCode::FORBIDDEN, CROSS_SITE_CODE, CROSS_SITE_MESSAGE, None));
         }
         Ok(SameOrigin)
@@ -163,8 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn the_browsers_own_address_counts_only_without_a_configured_public_url() {
+        let mut h = HeaderMap::new();
+        h.insert("host", axum::http::HeaderValue::from_static("localhost:8080"));
+        h.insert("origin", axum::http::HeaderValue::from_static("http://localhost:8080"));
+        let unset = Config { listen: "0.0.0.0:8080".into(), ..Config::default() };
+        assert!(!refused_cross_site(&h, &unset), "zero configuration, opened as localhost");
+        let set = Config { public_url: Some("https://kw.example.com".into()), ..Config::default() };
+        assert!(refused_cross_site(&h, &set), "a configured public_url is the one origin");
+        h.insert("origin", axum::http::HeaderValue::from_static("https://evil.example"));
+        assert!(refused_cross_site(&h, &unset));
+    }
+
+    #[test]
     fn cross_site_is_told_by_origin_or_fetch_metadata() {
-        let origin = "http://127.0.0.1:8080";
+        let origin = &["http://127.0.0.1:8080".to_owned()][..];
         let headers = |pairs: &[(&'static str, &[u8])]| {
             let mut h = HeaderMap::new();
             for (k, v) in pairs {

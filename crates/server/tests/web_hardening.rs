@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, Engine, TestApp, link_token, spawn_app};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, Engine, TestApp, link_token, spawn_app, spawn_app_with};
 use keyward_testkit::engine_tests;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -162,6 +162,39 @@ async fn anonymous_changes_are_refused_cross_site(engine: Engine) {
     // Changes by a signed-in caller keep their own guard (the CSRF token) and are not affected.
     let (status, _) = admin.patch("/api/v1/me", json!({ "full_name": "Ada L." })).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_public_url_the_address_the_browser_used_counts() {
+    // Zero configuration: public_url defaults to http://<listen>, which is not what a browser
+    // opened (localhost, a LAN name); the browser's own address (Host) is then accepted too.
+    let Some(app) = spawn_app_with(Engine::Sqlite, |c| c.public_url = None).await else { return };
+    app.init_admin().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let login = json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD });
+    let localhost = format!("http://localhost:{port}");
+    let host = format!("localhost:{port}");
+    let (status, body, _) =
+        post_from(&app, "/api/v1/auth/login", login.clone(), &[("host", &host), ("origin", &localhost), ("sec-fetch-site", "same-origin")])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = post_from(&app, "/api/v1/auth/login", login.clone(), &[("host", &host), ("origin", EVIL)]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("cross_site_request")));
+    let other = format!("http://localhost:{}", port.parse::<u16>().unwrap() + 1);
+    let (status, _, _) = post_from(&app, "/api/v1/auth/login", login, &[("host", &host), ("origin", &other)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another port is another origin");
+
+    // With public_url configured (the test servers set it), only that origin counts.
+    let Some(app) = spawn_app(Engine::Sqlite).await else { return };
+    app.init_admin().await;
+    let (status, _, _) = post_from(
+        &app,
+        "/api/v1/auth/login",
+        json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        &[("host", &host), ("origin", &localhost)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 /// Posts a form to a page from `origin` (none when empty); answers the status, the body and

@@ -4,7 +4,7 @@ use super::{Chrome, CsrfForm, MessagePage, PageError, safe_next};
 use crate::api::auth::{clear_cookie, count, session_cookie};
 use crate::error::describe;
 use crate::extract::Meta;
-use crate::origin::{CROSS_SITE_MESSAGE, is_cross_site};
+use crate::origin::{CROSS_SITE_MESSAGE, refused_cross_site};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -31,7 +31,7 @@ pub struct SameOriginPage;
 impl FromRequestParts<AppState> for SameOriginPage {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if is_cross_site(&parts.headers, &state.config.public_origin()) {
+        if refused_cross_site(&parts.headers, &state.config) {
             let page = MessagePage {
                 chrome: Chrome::anonymous(state),
                 heading: "Not allowed".into(),
