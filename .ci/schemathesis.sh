@@ -72,8 +72,9 @@ token="$(curl -fsS -b "$work/cookies" -H "x-csrf-token: $csrf" -H 'content-type:
 # Two runs: first every operation but the two that could take the fuzzer's own access away
 # (revoking its token; a security policy that requires MFA, under which the token may only
 # enroll), then the security policy alone, last.
+# From the scratch directory: Schemathesis keeps a cache of what it found in the current one.
 fuzz() {
-  "$venv/bin/st" run "$base/api/openapi.json" \
+  (cd "$work" && "$venv/bin/st" run "$base/api/openapi.json" \
     --checks not_a_server_error \
     --header "Authorization: Bearer $token" \
     --max-examples "$max_examples" \
@@ -83,7 +84,7 @@ fuzz() {
     --request-timeout 10 \
     --suppress-health-check all \
     --warnings off \
-    "${@:2}"
+    "${@:2}")
 }
 status=0
 if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/api/v1/me")" != 200 ]; then
