@@ -20,6 +20,23 @@ fn keyward_with_open_umask(args: &[&str]) -> Command {
     cmd
 }
 
+/// A running server, stopped (SIGTERM, then kill) when dropped, also when an assertion fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn modes(dir: &Path) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -54,11 +71,12 @@ async fn files_are_private_whatever_the_umask_and_an_open_directory_is_reported(
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = dir.with_extension("log");
-    let mut server = keyward_with_open_umask(&["serve", "--data-dir", &d, "--listen", &format!("127.0.0.1:{port}")])
+    let server = keyward_with_open_umask(&["serve", "--data-dir", &d, "--listen", &format!("127.0.0.1:{port}")])
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let server = Server(server);
     let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
     for _ in 0..200 {
@@ -101,8 +119,7 @@ async fn files_are_private_whatever_the_umask_and_an_open_directory_is_reported(
         assert_eq!(*mode, 0o600, "{path} has mode {mode:o}");
     }
 
-    let _ = Command::new("kill").arg("-TERM").arg(server.id().to_string()).status();
-    let _ = server.wait();
+    drop(server);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("the data directory is open to group or others"), "{logged}");
     assert!(logged.contains("email written to the outbox"), "{logged}");
