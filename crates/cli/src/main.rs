@@ -98,6 +98,13 @@ impl Storage {
 }
 
 fn main() -> ExitCode {
+    // Why: every file Keyward writes (database, WAL, key file, outbox) is for its owner only,
+    // whatever umask the shell or service manager handed down. The server also sets 0600 on
+    // each of them itself; this covers anything written through other libraries.
+    // SAFETY: umask only swaps the process's file-creation mask; no memory is involved.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -38,6 +38,10 @@ pub struct App {
 /// Opens the database named by `config` (creating the data directory and applying migrations).
 pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     ensure_data_dir(&config.data_dir)?;
+    crate::files::warn_if_open(&config.data_dir);
+    if let Some(db) = config.sqlite_file() {
+        crate::files::protect_sqlite(&db)?;
+    }
     let store = Arc::new(
         SqlStore::connect(&config.database_url(), config.database_max_connections)
             .await
@@ -85,7 +89,8 @@ impl App {
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
         let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
-        let (api_router, openapi) = api::router().split_for_parts();
+        let (api_router, mut openapi) = api::router().split_for_parts();
+        api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
         let request_id = HeaderName::from_static("x-request-id");
         let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, HeaderName::from_static("x-csrf-token")]);
         Router::new()
@@ -97,7 +102,7 @@ impl App {
             // The docs page and its assets are served from the binary: nothing from the internet.
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
-            .layer(axum::middleware::from_fn(security_headers))
+            .layer(axum::middleware::from_fn_with_state(self.config.https(), security_headers))
             .layer(axum::middleware::from_fn(track))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(CatchPanicLayer::custom(|_| -> Response {
@@ -149,15 +154,37 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     path.into()
 }
 
+/// The Content-Security-Policy of every page. Why: no inline script or style runs (an injected
+/// `<script>` or `onclick=` is inert), nothing loads from elsewhere, no page can be framed
+/// (clickjacking), `<base>` cannot redirect relative URLs, and forms post only to Keyward.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The policy of the vendored Swagger UI at /api/docs: its scripts are files served from here,
+/// but its React views set inline styles and its icons are data: images.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+    connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
 /// Headers every answer carries. Why: pages hold tokens and backup codes shown once, so nothing
-/// is cached unless a handler says so; no page may be framed (clickjacking); no MIME sniffing.
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// is cached unless a handler says so; no page may be framed (clickjacking); no MIME sniffing;
+/// the policy above; and under https, HSTS so that browsers never try plain HTTP again.
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { CSP }));
+    if https {
+        // A year, this host only: Keyward does not speak for sibling subdomains.
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     res
 }
 

@@ -14,8 +14,10 @@ use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const SESSION_COOKIE: &str = "keyward_session";
+/// The session cookie's name when it is Secure (see `Config::session_cookie_name`).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-keyward_session";
 
 /// Where the request came from.
 pub struct Meta(pub RequestMeta);
@@ -66,7 +68,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
         return state.kw.authenticate_token(token, meta).await;
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    let cookie = jar.get(SESSION_COOKIE).ok_or(Error::Unauthenticated)?;
+    let cookie = jar.get(state.config.session_cookie_name()).ok_or(Error::Unauthenticated)?;
     let actor = state.kw.authenticate_session(cookie.value(), meta).await?;
     if changes_state(&parts.method) {
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");

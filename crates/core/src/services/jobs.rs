@@ -78,10 +78,10 @@ impl Keyward {
                 tracing::warn!(user = %user.id, "not deactivating the last active admin for inactivity");
                 continue;
             }
-            let (sessions, tokens) = self.end_access(tx.as_mut(), &after).await?;
+            let (sessions, tokens, links) = self.end_access(tx.as_mut(), &after).await?;
             let last = user.last_active_at.map(crate::model::rfc3339);
             tx.insert_audit(&AuditEvent::system("user.deactivate_inactive", now).target("user", user.id).details(json!({
-                "inactive_days": days, "last_active_at": last, "sessions_ended": sessions, "tokens_revoked": tokens,
+                "inactive_days": days, "last_active_at": last, "sessions_ended": sessions, "tokens_revoked": tokens, "links_voided": links,
             })))
             .await?;
             done += 1;

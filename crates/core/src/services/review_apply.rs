@@ -108,8 +108,9 @@ impl Keyward {
             let role = json!({ "before": before.role.as_str(), "after": after.role.as_str() });
             by.event("user.update", now).details(json!({ "role": role, "via": via }))
         } else {
-            let (sessions, tokens) = self.end_access(tx, &after).await?;
-            by.event("user.deactivate", now).details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "via": via }))
+            let (sessions, tokens, links) = self.end_access(tx, &after).await?;
+            by.event("user.deactivate", now)
+                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "links_voided": links, "via": via }))
         };
         tx.insert_audit(&event.target("user", before.id)).await?;
         Ok("revoked".into())

@@ -50,6 +50,14 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// Names the session cookie in the document's `session` security scheme as this server sets it
+/// (`__Host-keyward_session` under https).
+pub fn name_session_cookie(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(name))));
+}
+
 /// Every API route, and the OpenAPI document that describes them.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -24,16 +24,19 @@ use utoipa::IntoParams;
 pub struct UserQuery {
     /// Part of a name or email, any case.
     q: Option<String>,
+    /// Admins only (others: 400 `filter_not_allowed`).
     role: Option<String>,
-    /// `active`, `deactivated` or `invited`.
+    /// `active`, `deactivated` or `invited`; admins only (others see active users and may send `active` alone).
     status: Option<String>,
     team_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-/// The directory: every signed-in user sees names, emails and teams; admins see everything.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody)))]
+/// The directory: every signed-in user sees the names, emails and teams of active users; admins
+/// see every account with role, status and activity, and may filter by role and status.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody, description = "filter_not_allowed: role or status filter from a non-admin")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -65,7 +68,7 @@ pub async fn list_users(
     }))
 }
 
-/// One user.
+/// One user; for non-admins only active users (and themself), others answer 404.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;

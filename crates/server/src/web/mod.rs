@@ -14,7 +14,7 @@ mod teams;
 mod users;
 
 use crate::error::describe;
-use crate::extract::{SESSION_COOKIE, check_csrf, request_meta};
+use crate::extract::{check_csrf, request_meta};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -29,6 +29,8 @@ use axum_extra::extract::CookieJar;
 use keyward_core::{Actor, AuthVia, Error};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+pub use crate::origin::safe_next;
 
 /// Every page route.
 pub fn router() -> Router<AppState> {
@@ -254,7 +256,7 @@ async fn page_actor(parts: &Parts, state: &AppState) -> Result<Actor, Response> 
         (_, "/logout") => Redirect::to("/login?signed_out=1").into_response(),
         _ => Redirect::to("/login").into_response(),
     };
-    let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(login()) };
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else { return Err(login()) };
     match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
         Ok(actor) => Ok(actor),
         Err(Error::Unauthenticated) => Err(login()),
@@ -303,11 +305,6 @@ impl<T: DeserializeOwned, const ENROLLING: bool> FromRequest<AppState> for CsrfF
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).map(|q| q[2..].to_owned()).unwrap_or_default()
-}
-
-/// Only same-site relative paths may be a post-sign-in destination (no open redirects).
-pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
 }
 
 /// Short display of a time for tables.
