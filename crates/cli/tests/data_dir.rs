@@ -104,7 +104,11 @@ async fn files_are_private_whatever_the_umask_and_an_open_directory_is_reported(
     let res = reqwest::Client::new().post(format!("{base}/api/v1/password-reset")).json(&json!({ "email": EMAIL })).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     for _ in 0..100 {
-        if std::fs::read_dir(dir.join("outbox")).map(|d| d.count()).unwrap_or(0) >= 2 {
+        // Count finished messages only: a message being written is a hidden `.tmp` file first.
+        let done = std::fs::read_dir(dir.join("outbox"))
+            .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+            .unwrap_or(0);
+        if done >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
