@@ -4,10 +4,12 @@
 //! publishes their schemas in the OpenAPI document.
 
 mod access;
+mod audit;
 mod auth;
 mod people;
 
 pub use access::*;
+pub use audit::*;
 pub use auth::*;
 pub use people::*;
 

@@ -4,10 +4,12 @@
 pub mod access;
 pub mod audit;
 pub mod cache;
+pub mod chain;
 pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod export;
 pub mod mail;
 pub mod model;
 pub mod password;

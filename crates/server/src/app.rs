@@ -11,6 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use keyward_core::chain::ChainKeys;
 use keyward_core::clock::{Clock, OsRandom, SystemClock};
 use keyward_core::password::PasswordHasher;
 use keyward_core::{CoreSettings, Keyward};
@@ -37,8 +38,9 @@ pub struct App {
 /// Opens the database named by `config` (creating the data directory and applying migrations).
 pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     ensure_data_dir(&config.data_dir)?;
+    let keys = Arc::new(crate::keys::load(&config)?);
     let store = Arc::new(
-        SqlStore::connect(&config.database_url(), config.database_max_connections)
+        SqlStore::connect(&config.database_url(), config.database_max_connections, ChainKeys::from_keyring(&keys))
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}: {}", config.database_description(), source_chain(&e)))?,
     );
@@ -49,7 +51,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         random: Arc::new(OsRandom),
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
-        keys: Arc::new(crate::keys::load(&config)?),
+        keys,
         cache: Arc::new(keyward_core::cache::AuthzCache::default()),
         settings: CoreSettings {
             public_url: config.public_url(),

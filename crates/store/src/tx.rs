@@ -1,10 +1,11 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, users};
+use crate::{Engine, audit, chain, db_err, links, mfa, resources, sessions, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind};
+use keyward_core::chain::{ChainKeys, StoredEvent};
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
@@ -13,6 +14,7 @@ use keyward_core::store::{AuditFilter, LockKey, Tx, UserFilter};
 use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
 
@@ -26,6 +28,10 @@ pub struct SqlTx {
     engine: Engine,
     /// Held until the transaction ends (SQLite's single writer).
     _writer: Option<OwnedMutexGuard<()>>,
+    /// The audit chain's keys, and the events this transaction wrote, in order: they are
+    /// chained and inserted at commit (`chain::append`), so no write path can skip the chain.
+    chain: Arc<ChainKeys>,
+    pending_audit: Vec<StoredEvent>,
 }
 
 /// Moves the access-data generation on (see `Tx::authz_generation`). Called by every store
@@ -36,12 +42,12 @@ async fn bump(c: &mut AnyConnection) -> Result<()> {
 }
 
 impl SqlTx {
-    pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
-        SqlTx { conn: Conn::Plain(conn), engine, _writer: None }
+    pub fn plain(conn: PoolConnection<Any>, engine: Engine, chain: Arc<ChainKeys>) -> Self {
+        SqlTx { conn: Conn::Plain(conn), engine, _writer: None, chain, pending_audit: Vec::new() }
     }
 
-    pub fn transaction(tx: Transaction<'static, Any>, engine: Engine, writer: Option<OwnedMutexGuard<()>>) -> Self {
-        SqlTx { conn: Conn::Tx(tx), engine, _writer: writer }
+    pub fn transaction(tx: Transaction<'static, Any>, engine: Engine, writer: Option<OwnedMutexGuard<()>>, chain: Arc<ChainKeys>) -> Self {
+        SqlTx { conn: Conn::Tx(tx), engine, _writer: writer, chain, pending_audit: Vec::new() }
     }
 
     fn c(&mut self) -> &mut AnyConnection {
@@ -55,9 +61,15 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
-        match self.conn {
+        let SqlTx { conn, engine, chain, mut pending_audit, .. } = *self;
+        match conn {
             Conn::Plain(_) => Ok(()),
-            Conn::Tx(t) => t.commit().await.map_err(db_err),
+            Conn::Tx(mut t) => {
+                if !pending_audit.is_empty() {
+                    chain::append(&mut t, engine, &chain, &mut pending_audit).await?;
+                }
+                t.commit().await.map_err(db_err)
+            }
         }
     }
 
@@ -227,7 +239,14 @@ impl Tx for SqlTx {
     }
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        audit::insert(self.c(), event).await
+        match self.conn {
+            Conn::Tx(_) => {
+                self.pending_audit.push(StoredEvent::of(event));
+                Ok(())
+            }
+            // An event must commit with the change it records, so it needs a write transaction.
+            Conn::Plain(_) => Err(keyward_core::Error::internal_msg("an audit event was written outside a write transaction")),
+        }
     }
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         audit::list(self.c(), filter).await
@@ -340,5 +359,19 @@ impl Tx for SqlTx {
     }
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
         links::put_setting(self.c(), key, value, at).await
+    }
+
+    // audit chain and export (the audit area)
+    async fn audit_head(&mut self) -> Result<(i64, String)> {
+        chain::head(self.c()).await
+    }
+    async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        chain::page(self.c(), filter, after_seq, upto_seq, limit).await
+    }
+    async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64> {
+        chain::count(self.c(), filter, upto_seq).await
+    }
+    async fn first_unchained_audit_event(&mut self) -> Result<Option<String>> {
+        chain::first_unchained(self.c()).await
     }
 }

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
 
+mod audit;
 pub(crate) mod auth;
 mod invitations;
 mod me;
@@ -7,7 +8,7 @@ mod mfa;
 mod ops;
 mod resources;
 mod teams;
-mod users;
+pub(crate) mod users;
 
 use crate::state::AppState;
 use utoipa::OpenApi;
@@ -91,6 +92,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::explain))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        // audit chain and export (the audit area)
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::export))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.
