@@ -204,8 +204,7 @@ impl<'a> Verifier<'a> {
         let expected = hex(&mac(key, &self.prev, e));
         // Why constant time: the comparison must not tell an attacker how much of a forged value is right.
         if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), e.chain.as_bytes())) {
-            return Err("its chain value does not match: this event was changed, or an event before it was removed or reordered"
-                .to_owned());
+            return Err("its chain value does not match: this event was changed, or an event before it was removed or reordered".to_owned());
         }
         self.prev = e.chain.clone();
         self.next_seq += 1;
@@ -222,8 +221,8 @@ impl<'a> Verifier<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Key, new_key_base64};
     use crate::clock::OsRandom;
+    use crate::crypto::{Key, new_key_base64};
 
     fn keys() -> ChainKeys {
         ChainKeys::from_keyring(&Keyring::new(vec![Key::from_base64(&new_key_base64(&OsRandom)).unwrap()]).unwrap())

@@ -101,25 +101,27 @@ fn write_csv(events: &[StoredEvent], out: &mut Vec<u8>) -> Result<()> {
     for e in events {
         let seq = e.seq.to_string();
         let at = rfc3339_ms(e.at_ms);
-        w.write_record([
-            Cow::Borrowed(seq.as_str()),
-            neutralise(&e.id),
-            Cow::Borrowed(at.as_str()),
-            neutralise(&e.actor_kind),
-            opt_cell(&e.actor_id),
-            opt_cell(&e.actor_email),
-            opt_cell(&e.actor_name),
-            neutralise(&e.action),
-            opt_cell(&e.target_type),
-            opt_cell(&e.target_id),
-            opt_cell(&e.ip),
-            opt_cell(&e.user_agent),
-            neutralise(&e.details),
-            neutralise(&e.key_id),
-            neutralise(&e.chain),
-        ]
-        .iter()
-        .map(|c| c.as_bytes()))
+        w.write_record(
+            [
+                Cow::Borrowed(seq.as_str()),
+                neutralise(&e.id),
+                Cow::Borrowed(at.as_str()),
+                neutralise(&e.actor_kind),
+                opt_cell(&e.actor_id),
+                opt_cell(&e.actor_email),
+                opt_cell(&e.actor_name),
+                neutralise(&e.action),
+                opt_cell(&e.target_type),
+                opt_cell(&e.target_id),
+                opt_cell(&e.ip),
+                opt_cell(&e.user_agent),
+                neutralise(&e.details),
+                neutralise(&e.key_id),
+                neutralise(&e.chain),
+            ]
+            .iter()
+            .map(|c| c.as_bytes()),
+        )
         .map_err(Error::internal)?;
     }
     w.flush().map_err(Error::internal)

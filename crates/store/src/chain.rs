@@ -119,13 +119,8 @@ pub async fn page(c: &mut AnyConnection, f: &AuditFilter, after: i64, upto: i64,
         "SELECT {COLUMNS} FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
          WHERE e.seq > $7 AND e.seq <= $8 AND {FILTER} ORDER BY e.seq LIMIT $9"
     );
-    let rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f)
-        .bind(after)
-        .bind(upto)
-        .bind(limit)
-        .fetch_all(c)
-        .await
-        .map_err(db_err)?;
+    let rows =
+        bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f).bind(after).bind(upto).bind(limit).fetch_all(c).await.map_err(db_err)?;
     rows.iter().map(stored_from_row).collect()
 }
 
@@ -136,10 +131,8 @@ pub async fn count(c: &mut AnyConnection, f: &AuditFilter, upto: i64) -> Result<
 }
 
 pub async fn first_unchained(c: &mut AnyConnection) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM audit_events WHERE seq IS NULL ORDER BY at, id LIMIT 1")
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM audit_events WHERE seq IS NULL ORDER BY at, id LIMIT 1").fetch_optional(c).await.map_err(db_err)?;
     Ok(row.map(|r| r.0))
 }
 

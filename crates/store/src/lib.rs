@@ -86,8 +86,7 @@ impl SqlStore {
             });
         }
         let pool = options.connect(url).await.map_err(db_err)?;
-        let store =
-            SqlStore { pool, engine, writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))), chain: Arc::new(chain) };
+        let store = SqlStore { pool, engine, writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))), chain: Arc::new(chain) };
         store.migrate().await?;
         store.chain_backlog().await?;
         Ok(store)
@@ -141,7 +140,10 @@ impl SqlStore {
     /// `path` must not exist or be empty.
     pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
         if self.engine != Engine::Sqlite {
-            return Err(Error::invalid("backup_needs_sqlite", "Only a SQLite database can be backed up by Keyward; use pg_dump for PostgreSQL."));
+            return Err(Error::invalid(
+                "backup_needs_sqlite",
+                "Only a SQLite database can be backed up by Keyward; use pg_dump for PostgreSQL.",
+            ));
         }
         let target = path.to_str().ok_or_else(|| Error::invalid("invalid_path", "The backup path must be valid UTF-8."))?;
         sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await.map_err(db_err)?;

@@ -22,12 +22,7 @@ use utoipa::IntoParams;
     responses((status = 200, body = AuditVerification), (status = 403, body = ErrorBody)))]
 pub async fn verify(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<AuditVerification>> {
     let v = state.kw.verify_audit(&actor).await?;
-    Ok(Json(AuditVerification {
-        ok: v.ok,
-        events_checked: v.events_checked,
-        first_bad_event_id: v.first_bad_event_id,
-        problem: v.problem,
-    }))
+    Ok(Json(AuditVerification { ok: v.ok, events_checked: v.events_checked, first_bad_event_id: v.first_bad_event_id, problem: v.problem }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
