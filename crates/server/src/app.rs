@@ -33,11 +33,14 @@ pub struct App {
     pub kw: Keyward,
     pub config: Arc<Config>,
     store: Arc<SqlStore>,
+    /// The data directory's shared lock, held while this process uses it (see `datadir`).
+    _in_use: std::fs::File,
 }
 
 /// Opens the database named by `config` (creating the data directory and applying migrations).
 pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     ensure_data_dir(&config.data_dir)?;
+    let in_use = crate::datadir::hold_shared(&config.data_dir)?;
     let keys = Arc::new(crate::keys::load(&config)?);
     let store = Arc::new(
         SqlStore::connect(&config.database_url(), config.database_max_connections, ChainKeys::from_keyring(&keys))
@@ -59,7 +62,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
             invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
         },
     };
-    Ok(App { kw, config: Arc::new(config), store })
+    Ok(App { kw, config: Arc::new(config), store, _in_use: in_use })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -79,6 +82,11 @@ pub async fn open_default(config: Config) -> anyhow::Result<App> {
 }
 
 impl App {
+    /// Writes a consistent copy of the (SQLite) database to `path` while it stays in use.
+    pub async fn backup_database(&self, path: &std::path::Path) -> keyward_core::Result<()> {
+        self.store.backup_into(path).await
+    }
+
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
         let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };

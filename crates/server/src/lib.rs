@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod keys;
