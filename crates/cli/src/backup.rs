@@ -60,6 +60,9 @@ pub async fn backup(config: Config, out: &Path) -> anyhow::Result<()> {
     let key_file = keyward_server::keys::key_file(&config);
     let master_key_in_use = config.master_key.is_some();
     let app = open_default(config).await?;
+    // Recorded first, so the backup holds the event of its own making.
+    let details = serde_json::json!({ "file": out.display().to_string(), "key_copied": key_file.exists() });
+    app.kw.record_operation("backup.create", details).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     drop(create_private(out)?);
     if let Err(e) = app.backup_database(out).await {
         let _ = std::fs::remove_file(out);
@@ -156,6 +159,8 @@ pub async fn restore(config: Config, file: &Path, force: bool) -> anyhow::Result
         check.audit.events_checked,
         check.secrets_opened
     );
+    let details = serde_json::json!({ "file": file.display().to_string(), "audit_ok": check.audit.ok, "secrets_opened": check.secrets_opened });
+    app.kw.record_operation("backup.restore", details).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if !check.audit.ok || check.secrets_unopened > 0 {
         anyhow::bail!(
             "the restored database is in place but does not check out: {}{} sealed secret(s) do not open with the key at hand",

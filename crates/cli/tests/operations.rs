@@ -190,6 +190,12 @@ async fn backup_under_writes_restores_with_its_key() {
     assert!(me["full_name"].as_str().unwrap().starts_with("Grace"), "{me}");
     let verify = run(&["audit", "verify"], &restored, None);
     assert!(verify.status.success(), "{}", text(&verify));
+    let log = run(&["audit", "export", "--format", "jsonl"], &restored, None);
+    let actions: Vec<String> = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.contains(&"backup.create".to_owned()) && actions.contains(&"backup.restore".to_owned()), "{actions:?}");
     drop(server);
 
     // With --force on a stopped directory, the replaced files are kept aside.

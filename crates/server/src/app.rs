@@ -98,6 +98,7 @@ impl App {
             .route("/metrics", get(api::metrics))
             .nest("/api/v1", Router::new().fallback(crate::extract::api_not_found))
             .merge(web::router())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), crate::refusals::audit))
             .with_state(state)
             // The docs page and its assets are served from the binary: nothing from the internet.
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
@@ -139,7 +140,7 @@ impl App {
 }
 
 /// The path as logs may show it: the single-use tokens in link paths are secrets.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     for prefix in ["/invite/", "/reset-password/"] {
         if path.starts_with(prefix) && path.len() > prefix.len() {
             return format!("{prefix}[redacted]").into();

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod mailer;
+pub mod refusals;
 pub mod state;
 pub mod telemetry;
 pub mod web;

@@ -366,7 +366,8 @@ impl Tx for SqlTx {
         chain::head(self.c()).await
     }
     async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
-        chain::page(self.c(), filter, after_seq, upto_seq, limit).await
+        let engine = self.engine;
+        chain::page(self.c(), engine, filter, after_seq, upto_seq, limit).await
     }
     async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64> {
         chain::count(self.c(), filter, upto_seq).await

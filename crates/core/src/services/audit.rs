@@ -65,6 +65,15 @@ impl Keyward {
         Ok(Verification { ok: true, events_checked: checked, first_bad_event_id: None, problem: None })
     }
 
+    /// Records that `actor` was refused `what` (a method and path): refused authorizations of
+    /// people are part of the log, in a transaction of their own (nothing else changed).
+    pub async fn record_refusal(&self, actor: &Actor, what: &str) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let what: String = what.chars().take(300).collect();
+        tx.insert_audit(&AuditEvent::by(actor, "access.denied", self.clock.now()).details(json!({ "request": what }))).await?;
+        tx.commit().await
+    }
+
     /// Starts an export of the audit log (admins). The export is itself audited, and holds the
     /// events chained before it started.
     pub async fn export_audit(&self, actor: &Actor, format: ExportFormat, filter: AuditFilter) -> Result<AuditExport> {

@@ -16,6 +16,14 @@ pub struct RestoreCheck {
 }
 
 impl Keyward {
+    /// Records an operator's action on the whole database (`backup.create`, `backup.restore`),
+    /// audited as the command line.
+    pub async fn record_operation(&self, action: &str, details: serde_json::Value) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        tx.insert_audit(&crate::model::AuditEvent::cli(action, self.clock.now()).target("database", "keyward").details(details)).await?;
+        tx.commit().await
+    }
+
     /// Checks a database as the operator's command line finds it (after a restore): the audit
     /// chain, and that each sealed secret opens. Reads only; nothing is changed or shown.
     pub async fn check_restored(&self) -> Result<RestoreCheck> {
