@@ -67,6 +67,8 @@ impl ExportFormat {
 
     /// Appends `events` to `out` in this format.
     pub fn write(self, events: &[StoredEvent], out: &mut Vec<u8>) -> Result<()> {
+        // About what an event takes, so the buffer is not grown (and copied) many times.
+        out.reserve(events.len() * 512);
         match self {
             ExportFormat::Csv => write_csv(events, out),
             ExportFormat::Jsonl => write_jsonl(events, out),

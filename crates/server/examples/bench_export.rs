@@ -49,6 +49,16 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The CPU time a process has used so far, in seconds (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let ticks = 100.0; // USER_HZ on Linux
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / ticks
+}
+
 /// Seeds `n` events and answers an admin's API token.
 async fn seed(dir: &Path, n: usize) -> anyhow::Result<String> {
     let app = keyward_server::open(config(dir), Arc::new(SystemClock)).await?;
@@ -117,11 +127,15 @@ async fn main() -> anyhow::Result<()> {
     let pid = child.id();
     println!("server pid {pid}: VmRSS {} KiB after start-up", status_kib(pid, "VmRSS:"));
 
-    for format in ["csv", "jsonl", "csv"] {
+    for format in ["csv", "jsonl", "csv", "jsonl"] {
+        let cpu = cpu_seconds(pid);
         let (events, secs) = export(&base, &token, format).await?;
+        let cpu = cpu_seconds(pid) - cpu;
         println!(
-            "export {format:5}: {events} events in {secs:.2}s = {:.0} events/s; server VmRSS {} KiB, peak (VmHWM) {} KiB",
+            "export {format:5}: {events} events in {secs:.2}s = {:.0} events/s; server CPU {cpu:.2}s = {:.0} events per CPU-second; \
+             server VmRSS {} KiB, peak (VmHWM) {} KiB",
             events as f64 / secs,
+            events as f64 / cpu.max(0.01),
             status_kib(pid, "VmRSS:"),
             status_kib(pid, "VmHWM:")
         );

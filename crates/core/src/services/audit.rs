@@ -13,7 +13,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// Events read per page when walking the log (verify and export): memory stays constant.
-pub const WALK_PAGE: i64 = 2000;
+pub const WALK_PAGE: i64 = 1000;
 
 impl Keyward {
     /// Checks the whole audit log against its chain (admins).
@@ -103,22 +103,53 @@ impl Keyward {
         })))
         .await?;
         tx.commit().await?;
-        Ok(AuditExport { store: self.store.clone(), format, filter, after: 0, upto, header_sent: false, done: false })
+        Ok(AuditExport::new(self.store.clone(), format, filter, upto))
     }
 }
 
-/// An export under way: the events up to the head it started at, read a page at a time.
+/// An export under way: the events up to the head it started at. A task reads the next page
+/// while the current one is formatted and sent; at most `PAGES_AHEAD` pages wait, so memory
+/// stays constant however long the log is.
 pub struct AuditExport {
     store: Arc<dyn Store>,
     format: ExportFormat,
     filter: AuditFilter,
-    after: i64,
     upto: i64,
+    pages: tokio::sync::mpsc::Receiver<Result<Vec<StoredEvent>>>,
     header_sent: bool,
-    done: bool,
 }
 
+/// Pages read ahead of the one being sent.
+const PAGES_AHEAD: usize = 1;
+
 impl AuditExport {
+    fn new(store: Arc<dyn Store>, format: ExportFormat, filter: AuditFilter, upto: i64) -> AuditExport {
+        let (tx, pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+        let (reader, f) = (store.clone(), filter.clone());
+        tokio::spawn(async move {
+            let mut after = 0;
+            loop {
+                let page = match reader.read().await {
+                    Ok(mut conn) => conn.audit_page(&f, after, upto, WALK_PAGE).await,
+                    Err(e) => Err(e),
+                };
+                let last = match &page {
+                    Ok(events) if events.len() == WALK_PAGE as usize => events.last().map(|e| e.seq),
+                    _ => None,
+                };
+                // A closed channel means the reader went away (the client hung up): stop.
+                if tx.send(page).await.is_err() {
+                    break;
+                }
+                match last {
+                    Some(seq) => after = seq,
+                    None => break,
+                }
+            }
+        });
+        AuditExport { store, format, filter, upto, pages, header_sent: false }
+    }
+
     pub fn format(&self) -> ExportFormat {
         self.format
     }
@@ -130,23 +161,14 @@ impl AuditExport {
 
     /// The next piece of the file and how many events it holds; `None` at the end.
     pub async fn next_chunk(&mut self) -> Result<Option<(Vec<u8>, usize)>> {
-        if self.done {
-            return Ok(None);
-        }
         let mut out = if self.header_sent { Vec::new() } else { self.format.header() };
         self.header_sent = true;
-        let page: Vec<StoredEvent> = self.store.read().await?.audit_page(&self.filter, self.after, self.upto, WALK_PAGE).await?;
-        match page.last() {
-            Some(last) => self.after = last.seq,
-            None => self.done = true,
-        }
-        if page.len() < WALK_PAGE as usize {
-            self.done = true;
-        }
+        let page = match self.pages.recv().await {
+            Some(page) => page?,
+            None if out.is_empty() => return Ok(None),
+            None => Vec::new(),
+        };
         self.format.write(&page, &mut out)?;
-        if out.is_empty() && self.done {
-            return Ok(None);
-        }
         Ok(Some((out, page.len())))
     }
 }
