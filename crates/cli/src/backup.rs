@@ -159,7 +159,8 @@ pub async fn restore(config: Config, file: &Path, force: bool) -> anyhow::Result
         check.audit.events_checked,
         check.secrets_opened
     );
-    let details = serde_json::json!({ "file": file.display().to_string(), "audit_ok": check.audit.ok, "secrets_opened": check.secrets_opened });
+    let details =
+        serde_json::json!({ "file": file.display().to_string(), "audit_ok": check.audit.ok, "secrets_opened": check.secrets_opened });
     app.kw.record_operation("backup.restore", details).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if !check.audit.ok || check.secrets_unopened > 0 {
         anyhow::bail!(

@@ -151,13 +151,8 @@ pub async fn page(c: &mut AnyConnection, engine: Engine, f: &AuditFilter, after:
            FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
            WHERE e.seq > $7 AND e.seq <= $8 AND {FILTER} ORDER BY e.seq LIMIT $9) p"
     );
-    let row = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f)
-        .bind(after)
-        .bind(upto)
-        .bind(limit)
-        .fetch_one(c)
-        .await
-        .map_err(db_err)?;
+    let row =
+        bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f).bind(after).bind(upto).bind(limit).fetch_one(c).await.map_err(db_err)?;
     let Some(packed) = get::<Option<String>>(&row, "page")? else { return Ok(Vec::new()) };
     let mut events = packed
         .split('\n')
