@@ -51,6 +51,9 @@ pub async fn backup(config: Config, out: &Path) -> anyhow::Result<()> {
     if is_postgres(&config) {
         anyhow::bail!("{PG_BACKUP}");
     }
+    if !config.sqlite_path().is_file() {
+        anyhow::bail!("there is no database at {} to back up (check --data-dir)", config.sqlite_path().display());
+    }
     let key_out = key_copy(out);
     for p in [out, key_out.as_path()] {
         if p.exists() {

@@ -220,13 +220,16 @@ async fn backup_under_writes_restores_with_its_key() {
 }
 
 #[test]
-fn postgres_is_backed_up_with_its_own_tools() {
+fn postgres_is_backed_up_with_its_own_tools_and_an_empty_directory_not_at_all() {
     let dir = temp_dir();
     let url = Some("postgres://keyward@127.0.0.1:1/keyward");
     let out = run(&["backup", "--out", "/tmp/never.db"], &dir, url);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("pg_dump"), "{}", text(&out));
     let out = run(&["restore", "/tmp/never.db"], &dir, url);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("pg_restore"), "{}", text(&out));
+    let out = run(&["backup", "--out", "/tmp/never.db"], &dir, None);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no database"), "{}", text(&out));
+    assert!(!dir.join("keyward.db").exists(), "nothing was created");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
