@@ -21,6 +21,8 @@ const NONCE_LEN: usize = 24;
 pub struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: XChaCha20Poly1305,
+    /// The key itself, only for deriving purpose-bound keys (`derive`).
+    secret: [u8; 32],
 }
 
 impl Key {
@@ -30,7 +32,9 @@ impl Key {
         let digest = Sha256::digest(bytes);
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        Ok(Key { id, cipher })
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(bytes);
+        Ok(Key { id, cipher, secret })
     }
 
     /// A key from its base64 text (as in the key file or `KEYWARD_MASTER_KEY`).
@@ -42,6 +46,12 @@ impl Key {
     /// The key id in hex, for logs and listings (never the key).
     pub fn id_hex(&self) -> String {
         self.id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A 256-bit key for one purpose, `HMAC-SHA256(key, label)`. Why: each use (sealing, the
+    /// audit chain, …) gets its own key, so a key exposed through one use opens nothing else.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        hmac_sha256(&self.secret, &[label.as_bytes()])
     }
 }
 
@@ -68,6 +78,11 @@ impl Keyring {
 
     pub fn current(&self) -> &Key {
         &self.keys[0]
+    }
+
+    /// Every key, the current one first.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
     }
 
     /// Seals `plaintext`, bound to `aad` (the row it belongs to).
@@ -110,6 +125,20 @@ impl Keyring {
     }
 }
 
+/// HMAC-SHA256 under a 256-bit key over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC pads a key shorter than the hash's 64-byte block with zeros; padding it here gives the
+    // same MAC through the fixed-size constructor, which cannot fail.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 /// A new random key, base64, for a key file.
 pub fn new_key_base64(random: &dyn Random) -> String {
     let mut bytes = [0u8; 32];
@@ -136,5 +165,15 @@ mod tests {
         let resealed = rotated.seal(&OsRandom, b"x", "a").unwrap();
         assert_eq!(Keyring::key_id_of(&resealed).unwrap(), new.id_hex());
         assert!(Keyring::new(vec![old]).unwrap().open(&resealed, "a").is_err(), "unknown key");
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2: key "Jefe" (HMAC pads it with zeros, as the 32-byte form does).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac_sha256(&key, &[b"what do ya want ", b"for nothing?"]);
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod activity;
 pub mod audience;
 pub mod audit;
+pub mod chain;
 pub mod clock;
 pub mod context;
 pub mod crypto;

@@ -3,6 +3,7 @@
 //! transaction that holds the change and its audit event together.
 
 use crate::access::{Grant, Kind, Subject};
+use crate::chain::StoredEvent;
 use crate::error::Result;
 use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
@@ -94,6 +95,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
+    /// Only events about this kind of thing (`user`, `team`, `resource`, …).
+    pub target_type: Option<String>,
+    /// Only events about this thing.
+    pub target_id: Option<String>,
     /// Only events whose id sorts before this (the cursor; newest first).
     pub before: Option<String>,
     pub limit: i64,
@@ -289,6 +294,17 @@ pub trait Tx: Send {
     async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>>;
     /// Sets a resource's visibility (and `updated_at`) and nothing else.
     async fn set_visibility(&mut self, resource: ResourceId, visibility: crate::access::Visibility, at: OffsetDateTime) -> Result<()>;
+    // audit chain and export (the audit area). `insert_audit` only queues an event: the store
+    // places it in the chain when the transaction commits, under one ordering lock.
+    /// The last chained position and its chain value (0 and `chain::GENESIS` for an empty log).
+    async fn audit_head(&mut self) -> Result<(i64, String)>;
+    /// Stored events in sequence order with positions in `after_seq + 1 ..= upto_seq` that match
+    /// `filter` (its cursor and limit aside), at most `limit`.
+    async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>>;
+    /// How many events up to `upto_seq` match `filter` (its cursor and limit aside).
+    async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64>;
+    /// The id of the first event with no place in the chain (written behind Keyward's back).
+    async fn first_unchained_audit_event(&mut self) -> Result<Option<String>>;
 }
 
 /// The facts a new access review is built from.

@@ -11,6 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use keyward_core::chain::ChainKeys;
 use keyward_core::clock::{Clock, OsRandom, SystemClock};
 use keyward_core::password::PasswordHasher;
 use keyward_core::store::Store;
@@ -33,6 +34,8 @@ pub struct App {
     pub kw: Keyward,
     pub config: Arc<Config>,
     store: Arc<SqlStore>,
+    /// The data directory's shared lock, held while this process uses it (see `datadir`).
+    _in_use: std::fs::File,
 }
 
 /// Opens the database named by `config` (creating the data directory and applying migrations).
@@ -42,8 +45,10 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
     if let Some(db) = config.sqlite_file() {
         crate::files::protect_sqlite(&db)?;
     }
+    let in_use = crate::datadir::hold_shared(&config.data_dir)?;
+    let keys = Arc::new(crate::keys::load(&config)?);
     let store = Arc::new(
-        SqlStore::connect(&config.database_url(), config.database_max_connections)
+        SqlStore::connect(&config.database_url(), config.database_max_connections, ChainKeys::from_keyring(&keys))
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}: {}", config.database_description(), source_chain(&e)))?,
     );
@@ -54,7 +59,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         random: Arc::new(OsRandom),
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
-        keys: Arc::new(crate::keys::load(&config)?),
+        keys,
         index: Arc::new(keyward_core::index::AuthzIndex::default()),
         activity: Arc::default(),
         settings: CoreSettings {
@@ -66,7 +71,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
     // Until this process serves (and holds an index of its own), its writes only wait for the
     // serving nodes to apply them: the break-glass command line is a writer like any other.
     store.set_commit_hook(keyward_core::index::sync::Cluster::writer_only(store.clone()));
-    Ok(App { kw, config: Arc::new(config), store })
+    Ok(App { kw, config: Arc::new(config), store, _in_use: in_use })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -86,6 +91,11 @@ pub async fn open_default(config: Config) -> anyhow::Result<App> {
 }
 
 impl App {
+    /// Writes a consistent copy of the (SQLite) database to `path` while it stays in use.
+    pub async fn backup_database(&self, path: &std::path::Path) -> keyward_core::Result<()> {
+        self.store.backup_into(path).await
+    }
+
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
         let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
@@ -98,6 +108,7 @@ impl App {
             .route("/metrics", get(api::metrics))
             .nest("/api/v1", Router::new().fallback(crate::extract::api_not_found))
             .merge(web::router())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), crate::refusals::audit))
             .with_state(state)
             // The docs page and its assets are served from the binary: nothing from the internet.
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
@@ -145,7 +156,7 @@ impl App {
 }
 
 /// The path as logs may show it: the single-use tokens in link paths are secrets.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     for prefix in ["/invite/", "/reset-password/"] {
         if path.starts_with(prefix) && path.len() > prefix.len() {
             return format!("{prefix}[redacted]").into();

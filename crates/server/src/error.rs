@@ -68,6 +68,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let d = describe(&self.0);
         let mut res = error_response(d.status, &d.code, &d.message, d.details);
+        crate::refusals::mark(&mut res, &self.0);
         if let Error::Throttled { retry_after_secs } = self.0
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {

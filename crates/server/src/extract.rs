@@ -65,7 +65,9 @@ impl FromRequestParts<AppState> for EnrollingCaller {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
     let meta = request_meta(parts);
     if let Some(token) = bearer(&parts.headers) {
-        return state.kw.authenticate_token(token, meta).await;
+        let actor = state.kw.authenticate_token(token, meta).await?;
+        crate::refusals::note(parts, &actor);
+        return Ok(actor);
     }
     let jar = CookieJar::from_headers(&parts.headers);
     let cookie = jar.get(state.config.session_cookie_name()).ok_or(Error::Unauthenticated)?;
@@ -74,6 +76,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
         check_csrf(&actor, sent)?;
     }
+    crate::refusals::note(parts, &actor);
     Ok(actor)
 }
 

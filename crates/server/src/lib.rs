@@ -4,12 +4,14 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod files;
 pub mod keys;
 pub mod mailer;
 pub mod origin;
+pub mod refusals;
 pub mod state;
 pub mod telemetry;
 pub mod web;

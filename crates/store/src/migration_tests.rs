@@ -81,7 +81,8 @@ async fn migrates_existing_shares(engine: &str) {
     exec(&pool, share(app, "team", gone.to_string())).await;
     pool.close().await;
 
-    let store = SqlStore::connect(&url, 2).await.expect("the rest of the migrations");
+    let ring = keyward_core::crypto::Keyring::new(vec![keyward_core::crypto::Key::from_bytes(&[7u8; 32]).expect("a key")]).expect("a ring");
+    let store = SqlStore::connect(&url, 2, keyward_core::chain::ChainKeys::from_keyring(&ring)).await.expect("the rest of the migrations");
     let mut tx = keyward_core::store::Store::read(&store).await.expect("read");
     let vis = async |tx: &mut Box<dyn keyward_core::store::Tx>, r| tx.resource_by_id(r).await.unwrap().unwrap().visibility;
     assert_eq!(vis(&mut tx, ds_all).await, Visibility::AllUsers);

@@ -1,10 +1,11 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, authz, db_err, links, mfa, resources, reviews, sessions, shares, teams, users};
+use crate::{Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, sessions, shares, teams, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind, Subject, Visibility};
+use keyward_core::chain::{ChainKeys, StoredEvent};
 use keyward_core::index::Change;
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
@@ -37,20 +38,25 @@ pub struct SqlTx {
     changes: BTreeSet<Change>,
     /// Told after commit (the index's sync).
     hook: Option<Arc<dyn CommitHook>>,
+    /// The audit chain's keys, and the events this transaction wrote, in order: they are
+    /// chained and inserted at commit (`chain::append`), so no write path can skip the chain.
+    chain: Arc<ChainKeys>,
+    pending_audit: Vec<StoredEvent>,
 }
 
 impl SqlTx {
-    pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
-        SqlTx { conn: Conn::Plain(conn), engine, writer: None, changes: BTreeSet::new(), hook: None }
+    pub fn plain(conn: PoolConnection<Any>, engine: Engine, chain: Arc<ChainKeys>) -> Self {
+        SqlTx { conn: Conn::Plain(conn), engine, writer: None, changes: BTreeSet::new(), hook: None, chain, pending_audit: Vec::new() }
     }
 
     pub fn transaction(
         tx: Transaction<'static, Any>,
         engine: Engine,
         writer: Option<OwnedMutexGuard<()>>,
+        chain: Arc<ChainKeys>,
         hook: Option<Arc<dyn CommitHook>>,
     ) -> Self {
-        SqlTx { conn: Conn::Tx(tx), engine, writer, changes: BTreeSet::new(), hook }
+        SqlTx { conn: Conn::Tx(tx), engine, writer, changes: BTreeSet::new(), hook, chain, pending_audit: Vec::new() }
     }
 
     /// Notes a change to access data, for the change log.
@@ -69,9 +75,14 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
-        let SqlTx { conn, engine, writer, changes, hook } = *self;
+        let SqlTx { conn, engine, writer, changes, hook, chain, mut pending_audit } = *self;
         let Conn::Tx(mut t) = conn else { return Ok(()) };
+        // Both ordering points sit at the very end, always in this order (the access-data
+        // sequence, then the audit head), so two writers can never wait on each other in a cycle.
         let seq = if changes.is_empty() { None } else { Some(authz::record(&mut t, engine, &changes, OffsetDateTime::now_utc()).await?) };
+        if !pending_audit.is_empty() {
+            chain::append(&mut t, engine, &chain, &mut pending_audit).await?;
+        }
         t.commit().await.map_err(db_err)?;
         // The next writer may go while this one waits for the nodes to apply its change.
         drop(writer);
@@ -254,7 +265,14 @@ impl Tx for SqlTx {
     }
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        audit::insert(self.c(), event).await
+        match self.conn {
+            Conn::Tx(_) => {
+                self.pending_audit.push(StoredEvent::of(event));
+                Ok(())
+            }
+            // An event must commit with the change it records, so it needs a write transaction.
+            Conn::Plain(_) => Err(keyward_core::Error::internal_msg("an audit event was written outside a write transaction")),
+        }
     }
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         audit::list(self.c(), filter).await
@@ -472,5 +490,20 @@ impl Tx for SqlTx {
         resources::set_visibility(self.c(), resource, visibility, at).await?;
         self.changed(Change::Resource(resource));
         Ok(())
+    }
+
+    // audit chain and export (the audit area)
+    async fn audit_head(&mut self) -> Result<(i64, String)> {
+        chain::head(self.c()).await
+    }
+    async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let engine = self.engine;
+        chain::page(self.c(), engine, filter, after_seq, upto_seq, limit).await
+    }
+    async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64> {
+        chain::count(self.c(), filter, upto_seq).await
+    }
+    async fn first_unchained_audit_event(&mut self) -> Result<Option<String>> {
+        chain::first_unchained(self.c()).await
     }
 }

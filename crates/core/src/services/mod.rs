@@ -2,8 +2,10 @@
 //! the request's origin where nobody is signed in yet) and checks permission before reading.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod backup;
 pub mod directory;
 pub mod invitations;
 pub mod jobs;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
 
+mod audit;
 pub(crate) mod auth;
 mod authz;
 mod invitations;
@@ -10,7 +11,7 @@ mod resources;
 pub(crate) mod reviews;
 mod shares;
 mod teams;
-mod users;
+pub(crate) mod users;
 
 use crate::state::AppState;
 use utoipa::OpenApi;
@@ -115,6 +116,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         // sharing (task C): the list with its ETag, one share added or removed
         .routes(routes!(shares::get_shares, shares::put_shares, shares::add_share))
         .routes(routes!(shares::remove_share))
+        // audit chain and export (the audit area)
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::export))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

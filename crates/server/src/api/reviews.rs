@@ -12,7 +12,7 @@ use keyward_api::{
     ReviewPolicy,
 };
 use keyward_core::Error;
-use keyward_core::export::csv_cell;
+use keyward_core::export::neutralise;
 use keyward_core::model::rfc3339;
 use keyward_core::review::{self, ItemDecision, ReviewItem};
 use keyward_core::services::reviews::{DecisionRequest, ReviewView};
@@ -230,7 +230,7 @@ pub(crate) fn report_csv(view: &ReviewView) -> Result<String, Error> {
             opt(i.decided_at.map(rfc3339)),
             opt(i.outcome.clone()),
         ];
-        w.write_record(row.iter().map(|c| csv_cell(c).into_owned())).map_err(Error::internal)?;
+        w.write_record(row.iter().map(|c| neutralise(c).into_owned())).map_err(Error::internal)?;
     }
     String::from_utf8(w.into_inner().map_err(|e| Error::internal_msg(e.to_string()))?).map_err(Error::internal)
 }

@@ -146,11 +146,14 @@ pub struct AuditQuery {
     since: Option<String>,
     /// RFC 3339; events before.
     until: Option<String>,
+    /// Only events about this kind of thing (`user`, `team`, `resource`, …).
+    target_type: Option<String>,
+    target_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+pub(crate) fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
     s.map(|s| {
         OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
             Error::invalid_field(field, "invalid_time", format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z."))
@@ -173,6 +176,8 @@ pub async fn list_audit(
         action: q.action.filter(|a| !a.is_empty()),
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
+        target_type: q.target_type.filter(|t| !t.is_empty()),
+        target_id: q.target_id.filter(|t| !t.is_empty()),
         before: cursor(q.cursor.as_deref())?,
         limit: limit + 1,
     };

@@ -215,7 +215,9 @@ impl IntoResponse for PageError {
             back_href: "/".into(),
             back_label: "Back to the start".into(),
         };
-        (d.status, page).into_response()
+        let mut res = (d.status, page).into_response();
+        crate::refusals::mark(&mut res, &self.error);
+        res
     }
 }
 
@@ -258,7 +260,10 @@ async fn page_actor(parts: &Parts, state: &AppState) -> Result<Actor, Response> 
     };
     let Some(cookie) = jar.get(state.config.session_cookie_name()) else { return Err(login()) };
     match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
-        Ok(actor) => Ok(actor),
+        Ok(actor) => {
+            crate::refusals::note(parts, &actor);
+            Ok(actor)
+        }
         Err(Error::Unauthenticated) => Err(login()),
         Err(e) => Err(PageError { error: e, chrome: Chrome::anonymous(state) }.into_response()),
     }
