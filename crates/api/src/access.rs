@@ -30,6 +30,9 @@ pub struct UpdateResourceRequest {
     pub cpu_millis: Option<i64>,
     pub memory_mib: Option<i64>,
     pub storage_gib: Option<i64>,
+    /// Data sources: `private`, `all_users` or `specific` (needs the right to share it). No
+    /// share is deleted by a change: the shares that do not apply stay, dormant.
+    pub visibility: Option<String>,
 }
 
 /// A resource, with the caller's access to it.
@@ -51,6 +54,10 @@ pub struct Resource {
     /// Data sources: when the credentials were last set (they are never returned).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials_updated_at: Option<String>,
+    /// Data sources: who may use it: `private` (owner and admins), `all_users` (everyone, at
+    /// the all-users share's level) or `specific` (the user and team shares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
 }
 
 /// Who a share is for: a user, a team, or (data sources) all users.
@@ -63,9 +70,25 @@ pub struct ShareSubject {
     pub id: Option<String>,
 }
 
+/// A share as asked for: in `POST …/shares` (one) and `PUT …/shares` (the whole list).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareEntry {
+    /// Ignored when sent (a list read with GET can be sent back as it is): a subject that stays
+    /// keeps its share's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub subject: ShareSubject,
+    /// `view` or `edit`.
+    pub level: String,
+    /// RFC 3339; the share stops counting then. Must be in the future.
+    pub expires_at: Option<String>,
+}
+
+/// A share as stored, with its stable id (for `DELETE …/shares/{share_id}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShareInfo {
+    pub id: String,
     pub subject: ShareSubject,
     /// `view` or `edit`.
     pub level: String,
@@ -109,7 +132,8 @@ pub struct CheckBatchResponse {
 /// One way a user gets access.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccessPath {
-    /// `admin`, `owner`, `user_share`, `team_share` or `all_users_share`.
+    /// `admin`, `owner`, `project_owner` (the owner of a workspace's project), `user_share`,
+    /// `team_share` or `all_users_share`.
     pub source: String,
     pub level: String,
     pub team_id: Option<String>,

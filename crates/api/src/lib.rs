@@ -4,12 +4,16 @@
 //! publishes their schemas in the OpenAPI document.
 
 mod access;
+mod audit;
 mod auth;
 mod people;
+mod reviews;
 
 pub use access::*;
+pub use audit::*;
 pub use auth::*;
 pub use people::*;
+pub use reviews::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

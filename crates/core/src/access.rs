@@ -1,15 +1,16 @@
 //! Effective access of a user to a resource (DESIGN.md §2): the one function every endpoint,
 //! list, page and the check API call. Pure: it decides from facts the store has gathered.
 
+pub use crate::audience::{Subject, Visibility};
 use crate::policy::{Capability, role_can};
 use crate::types::{Role, TeamId, UserId};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
-/// How much a user may do to a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How much a user may do to a resource. Its one text encoding is `as_str` / `FromStr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     None,
     View,
@@ -18,6 +19,10 @@ pub enum Level {
 }
 
 impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 4] = [Level::None, Level::View, Level::Edit, Level::Full];
+
+    /// `none`, `view`, `edit` or `full`.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::None => "none",
@@ -25,6 +30,36 @@ impl Level {
             Level::Edit => "edit",
             Level::Full => "full",
         }
+    }
+
+    /// Whether a share may carry this level (`view` or `edit`).
+    pub fn is_share_level(self) -> bool {
+        matches!(self, Level::View | Level::Edit)
+    }
+
+    /// The level of a share: `view` or `edit`; anything else is a 400 naming the `level` field
+    /// (never a silent `view`).
+    pub fn parse_share(s: &str) -> crate::Result<Level> {
+        match s.parse::<Level>() {
+            Ok(l) if l.is_share_level() => Ok(l),
+            _ => Err(crate::Error::invalid_field("level", "invalid_level", "A share's level is view or edit.")),
+        }
+    }
+}
+
+impl FromStr for Level {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| crate::Error::invalid_field("level", "invalid_level", "The level must be none, view, edit or full."))
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -143,15 +178,6 @@ impl FromStr for Action {
     }
 }
 
-/// Who a share is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Subject {
-    User(UserId),
-    Team(TeamId),
-    /// Every user (data sources only).
-    AllUsers,
-}
-
 /// A share as the decision needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -173,6 +199,10 @@ pub struct Facts<'a> {
     pub teams: &'a [TeamId],
     pub kind: Kind,
     pub owner_id: UserId,
+    /// For a workspace, the owner of its project (who has full access to it).
+    pub project_owner_id: Option<UserId>,
+    /// The resource's visibility (data sources; `Specific` for every other kind).
+    pub visibility: Visibility,
     /// The shares on the resource and, for a workspace, on its project.
     pub grants: &'a [Grant],
     pub now: OffsetDateTime,
@@ -183,7 +213,14 @@ pub struct Facts<'a> {
 pub enum Path {
     Admin,
     Owner,
-    Share { subject: Subject, level: Level, via_project: bool, expires_at: Option<OffsetDateTime> },
+    /// The owner of the workspace's project.
+    ProjectOwner,
+    Share {
+        subject: Subject,
+        level: Level,
+        via_project: bool,
+        expires_at: Option<OffsetDateTime>,
+    },
 }
 
 /// The decision with its reasons.
@@ -198,11 +235,33 @@ pub struct Decision {
     pub inactive: bool,
 }
 
+/// The most a user of `role` may get on a resource of `kind` (rule 4): the role matrix
+/// (`policy::role_can`) decides it, not a second list of rules.
+pub fn role_cap(role: Role, kind: Kind) -> Level {
+    if kind == Kind::DataSource && !role_can(role, Capability::UseDataSources) {
+        Level::None
+    } else if !role_can(role, Capability::EditShared) {
+        Level::View
+    } else {
+        Level::Full
+    }
+}
+
+/// The level a path grants before the role cap.
+pub fn path_level(p: &Path) -> Level {
+    match p {
+        Path::Admin | Path::Owner | Path::ProjectOwner => Level::Full,
+        Path::Share { level, .. } => *level,
+    }
+}
+
 /// Effective access, DESIGN.md §2:
 /// 1. deactivated or expired user: nothing;
-/// 2. admin: full; owner: full (still capped by 4);
+/// 2. admin: full; owner, and the owner of a workspace's project: full (still capped by 4);
 /// 3. otherwise the highest level among the user's own shares, their teams' shares, an
-///    all-users share (data sources), and for a workspace its project's shares;
+///    all-users share (data sources), and for a workspace its project's shares; on a data
+///    source the visibility says which of them count (Private: none; All Users: the all-users
+///    share; Specific: the user and team shares);
 /// 4. capped by role: a viewer never gets more than view, and never uses data sources.
 pub fn decide(f: &Facts<'_>) -> Decision {
     if !f.can_act {
@@ -215,36 +274,25 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     if f.owner_id == f.user_id {
         paths.push(Path::Owner);
     }
+    if f.kind == Kind::Workspace && f.project_owner_id == Some(f.user_id) {
+        paths.push(Path::ProjectOwner);
+    }
     for g in f.grants {
         let live = g.expires_at.is_none_or(|t| f.now < t);
         let mine = match &g.subject {
             Subject::User(u) => *u == f.user_id,
             Subject::Team(t) => f.teams.contains(t),
-            Subject::AllUsers => f.kind == Kind::DataSource,
+            Subject::AllUsers => true,
         };
-        if live && mine {
+        if live && mine && f.visibility.lets(&g.subject, f.kind) {
             paths.push(Path::Share { subject: g.subject.clone(), level: g.level, via_project: g.via_project, expires_at: g.expires_at });
         }
     }
     if f.role == Role::Admin {
         return Decision { level: Level::Full, paths, capped: false, inactive: false };
     }
-    let granted = paths
-        .iter()
-        .map(|p| match p {
-            Path::Admin | Path::Owner => Level::Full,
-            Path::Share { level, .. } => *level,
-        })
-        .max()
-        .unwrap_or(Level::None);
-    // The role cap is the role matrix's (policy::role_can), not a second list of rules.
-    let cap = if f.kind == Kind::DataSource && !role_can(f.role, Capability::UseDataSources) {
-        Level::None
-    } else if !role_can(f.role, Capability::EditShared) {
-        Level::View
-    } else {
-        Level::Full
-    };
+    let granted = paths.iter().map(path_level).max().unwrap_or(Level::None);
+    let cap = role_cap(f.role, f.kind);
     Decision { level: granted.min(cap), paths, capped: granted > cap, inactive: false }
 }
 

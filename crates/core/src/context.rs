@@ -34,9 +34,6 @@ pub struct Actor {
     pub meta: RequestMeta,
     /// The policy requires MFA of this user by then, and they have none yet (for a banner).
     pub mfa_deadline: Option<time::OffsetDateTime>,
-    /// The access-data generation read when this request was authenticated by an API token; a
-    /// decision in the same request may rely on it (it was read before any data of the decision).
-    pub generation: Option<i64>,
     /// The policy requires MFA of this user, their deadline has passed and they have none: like
     /// a new sign-in, this credential (session or API token) may only enroll and sign out.
     pub mfa_restricted: bool,

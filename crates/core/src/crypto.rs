@@ -10,7 +10,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const VERSION: u8 = 1;
@@ -22,7 +21,7 @@ const NONCE_LEN: usize = 24;
 pub struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: XChaCha20Poly1305,
-    /// The key itself, for deriving MAC keys (never shown, never stored elsewhere).
+    /// The key itself, only for deriving purpose-bound keys (`derive`).
     secret: [u8; 32],
 }
 
@@ -49,22 +48,19 @@ impl Key {
         self.id.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A 256-bit key for one purpose, `HMAC-SHA256(key, label)`. Why: each use (sealing, the
+    /// audit chain, …) gets its own key, so a key exposed through one use opens nothing else.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        hmac_sha256(&self.secret, &[label.as_bytes()])
+    }
+
     /// HMAC-SHA256 of `message` under the key derived from this one for `purpose`.
     ///
     /// Why derived: a key used for one purpose (sealing) is never used for another (signing),
     /// and each purpose gets its own key, so a MAC made for one can never pass for another.
     fn mac(&self, purpose: &str, message: &[u8]) -> Result<[u8; 32]> {
-        let derived = hmac_sha256(&self.secret, format!("keyward derived key v1: {purpose}").as_bytes())?;
-        hmac_sha256(&derived, message)
+        Ok(hmac_sha256(&self.derive(&format!("keyward derived key v1: {purpose}")), &[message]))
     }
-}
-
-fn hmac_sha256(key: &[u8], message: &[u8]) -> Result<[u8; 32]> {
-    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).map_err(|_| Error::internal_msg("HMAC key refused"))?;
-    mac.update(message);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&mac.finalize().into_bytes());
-    Ok(out)
 }
 
 impl std::fmt::Debug for Key {
@@ -90,6 +86,11 @@ impl Keyring {
 
     pub fn current(&self) -> &Key {
         &self.keys[0]
+    }
+
+    /// Every key, the current one first.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
     }
 
     /// Seals `plaintext`, bound to `aad` (the row it belongs to).
@@ -144,6 +145,20 @@ impl Keyring {
     }
 }
 
+/// HMAC-SHA256 under a 256-bit key over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC pads a key shorter than the hash's 64-byte block with zeros; padding it here gives the
+    // same MAC through the fixed-size constructor, which cannot fail.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 /// A new random key, base64, for a key file.
 pub fn new_key_base64(random: &dyn Random) -> String {
     let mut bytes = [0u8; 32];
@@ -173,11 +188,17 @@ mod tests {
     }
 
     #[test]
-    fn macs_are_per_purpose_and_survive_rotation() {
-        // RFC 4231 test case 2.
-        let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?").unwrap();
-        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    fn hmac_matches_rfc_4231() {
+        // Test case 2: key "Jefe" (HMAC pads it with zeros, as the 32-byte form does).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac_sha256(&key, &[b"what do ya want ", b"for nothing?"]);
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn macs_are_per_purpose_and_survive_rotation() {
         let old = Key::from_base64(&new_key_base64(&OsRandom)).unwrap();
         let ring = Keyring::new(vec![old.clone()]).unwrap();
         let tag = ring.mac("device", b"m").unwrap();

@@ -46,6 +46,9 @@ pub enum Error {
     /// Too many failures: try again after this many seconds.
     #[error("Too many failed attempts. Try again in {retry_after_secs} second(s).")]
     Throttled { retry_after_secs: u64 },
+    /// The caller's copy is out of date (`If-Match` no longer matches): read again and retry.
+    #[error("{0}")]
+    PreconditionFailed(&'static str),
     /// A fault on our side (database, I/O); the cause goes to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -2,17 +2,23 @@
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
 pub mod access;
+pub mod activity;
+pub mod audience;
 pub mod audit;
-pub mod cache;
+pub mod chain;
 pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod device;
 pub mod error;
+pub mod export;
+pub mod index;
 pub mod mail;
 pub mod model;
 pub mod password;
 pub mod policy;
+pub mod review;
+pub mod review_items;
 pub mod secret;
 pub mod services;
 pub mod store;
@@ -49,12 +55,19 @@ pub struct Keyward {
     pub mailer: Arc<dyn mail::Mailer>,
     /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
     pub keys: Arc<crypto::Keyring>,
-    /// Tokens and decisions remembered under the current access-data generation.
-    pub cache: Arc<cache::AuthzCache>,
+    /// This node's authorization index (answers checks and token authentications from memory).
+    pub index: Arc<index::AuthzIndex>,
+    /// When each API token's use was last written.
+    pub activity: Arc<activity::Activity>,
     pub settings: CoreSettings,
 }
 
 impl Keyward {
+    /// The current time on this node's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
     /// 16 random bytes for a password salt.
     fn salt(&self) -> [u8; 16] {
         let mut salt = [0u8; 16];

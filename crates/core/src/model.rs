@@ -272,6 +272,8 @@ pub struct Resource {
     pub cpu_millis: i64,
     pub memory_mib: i64,
     pub storage_gib: i64,
+    /// Who may use it (data sources); `Specific` for every other kind.
+    pub visibility: crate::access::Visibility,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -279,6 +281,7 @@ pub struct Resource {
 /// A share as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
+    pub id: crate::types::ShareId,
     pub resource_id: crate::types::ResourceId,
     pub subject: crate::access::Subject,
     pub level: crate::access::Level,

@@ -2,13 +2,15 @@
 //! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
 //! transaction that holds the change and its audit event together.
 
-use crate::access::{Grant, Kind};
+use crate::access::{Grant, Kind, Subject};
+use crate::chain::StoredEvent;
 use crate::error::Result;
 use crate::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
-use crate::types::{ResourceId, Role, SessionId, TeamId, TokenId, UserId, UserStatus};
+use crate::review::{Review, ReviewId, ReviewItem};
+use crate::types::{ResourceId, Role, SessionId, ShareId, TeamId, TokenId, UserId, UserStatus};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -24,7 +26,40 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> Result<()>;
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
+    /// Sets what runs after every committed transaction that changed access data.
+    fn set_commit_hook(&self, hook: std::sync::Arc<dyn CommitHook>);
+    /// A listener told of every committed change by the database (PostgreSQL's NOTIFY); `None`
+    /// where there is none (SQLite: nodes poll the change log).
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
 }
+
+/// Runs after a transaction that changed access data has committed (the index's sync).
+#[async_trait]
+pub trait CommitHook: Send + Sync {
+    /// The transaction committed as change-log sequence `seq`.
+    async fn committed(&self, seq: i64);
+}
+
+/// Waits for the database to say that changes were committed.
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// Returns when a change was committed somewhere (perhaps more than one).
+    async fn next(&mut self) -> Result<()>;
+}
+
+/// A node's lease, as the `nodes` table keeps it (wall-clock unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLease {
+    pub id: String,
+    pub started_at: i64,
+    pub lease_until: i64,
+    pub applied_seq: i64,
+    /// Loaded and caught up: writers wait for it.
+    pub ready: bool,
+}
+
+/// The key a page of shares continues after: resource id, subject type, subject id.
+pub type ShareKey = (ResourceId, String, String);
 
 /// A named lock taken inside a write transaction, held until it ends (serialises races such as
 /// two admins demoting each other).
@@ -34,6 +69,9 @@ pub enum LockKey {
     Admins,
     /// Changes to one team's resources (quota checks).
     Team(TeamId),
+    /// Changes to one resource's shares and visibility (so that `If-Match` compares and writes
+    /// one state).
+    Shares(ResourceId),
 }
 
 /// Filters of the user directory.
@@ -57,6 +95,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
+    /// Only events about this kind of thing (`user`, `team`, `resource`, …).
+    pub target_type: Option<String>,
+    /// Only events about this thing.
+    pub target_id: Option<String>,
     /// Only events whose id sorts before this (the cursor; newest first).
     pub before: Option<String>,
     pub limit: i64,
@@ -192,10 +234,6 @@ pub trait Tx: Send {
     async fn sealed_values(&mut self) -> Result<Vec<SealedValue>>;
     async fn update_sealed(&mut self, value: &SealedValue) -> Result<()>;
 
-    /// The current generation of access data: every change to users, API tokens, team
-    /// membership, resources or shares moves it on, in the same transaction.
-    async fn authz_generation(&mut self) -> Result<i64>;
-
     // settings
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
@@ -217,9 +255,71 @@ pub trait Tx: Send {
     /// Settles one attempt counted by `raise_throttle` once it has been evaluated (or locks the
     /// key); answers the key as it then stands, if it exists.
     async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<Option<Throttle>>;
-    /// Moves the access-data generation on for a change the other methods do not cover (the
-    /// security policy, which decides what tokens and sessions may do).
-    async fn bump_authz_generation(&mut self) -> Result<()>;
+    // access reviews, offboarding and job leases
+    /// What a new access review is built from, read in one go.
+    async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts>;
+    async fn insert_review(&mut self, review: &Review) -> Result<()>;
+    /// Writes the review's mutable fields (status, completion, reminders).
+    async fn update_review(&mut self, review: &Review) -> Result<()>;
+    async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>>;
+    /// Reviews newest first; only open ones when `open_only`.
+    async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>>;
+    /// Adds an item at `position` (the order the review lists its items in).
+    async fn insert_review_item(&mut self, item: &ReviewItem, position: i64) -> Result<()>;
+    /// Writes an item's decision, reviewer and outcome.
+    async fn update_review_item(&mut self, item: &ReviewItem) -> Result<()>;
+    async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>>;
+    /// Active users whose last activity (or creation, if never active) is before `cutoff`.
+    async fn inactive_users(&mut self, cutoff: OffsetDateTime) -> Result<Vec<User>>;
+    /// Active users whose access ends between `from` and `to`, soonest first.
+    async fn departures(&mut self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<User>>;
+    /// Failed sign-in attempts since `since`.
+    async fn count_failed_sign_ins(&mut self, since: OffsetDateTime) -> Result<i64>;
+    /// Takes the lease of job `name` for `holder` until `until`, if it is due (`next_run_at` has
+    /// come) and nobody else holds it; false otherwise. Several nodes: one wins.
+    async fn take_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool>;
+    /// Gives the lease back and says when the job is next due.
+    async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()>;
+    // the authorization index: its change log, loading it, and the nodes that hold it
+    /// The sequence of the last committed change to access data.
+    async fn authz_seq(&mut self) -> Result<i64>;
+    /// Changes after `seq`, in order, at most `limit` rows.
+    async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, crate::index::Change)>>;
+    async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>>;
+    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>>;
+    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>>;
+    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>>;
+    async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>>;
+    /// Inserts or replaces a node's lease row.
+    async fn put_node(&mut self, node: &NodeLease) -> Result<()>;
+    async fn remove_node(&mut self, id: &str) -> Result<()>;
+    /// Every node with a live lease at `now_ms`.
+    async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>>;
+    /// Deletes change-log rows older than `before` (nodes that far behind reload).
+    async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64>;
+    // sharing (task C): single-share operations, team shares on team deletion, workspaces of a project
+    /// Adds a share, or changes the level and end of the subject's share on that resource (it
+    /// keeps its id); answers the share as stored.
+    async fn upsert_share(&mut self, share: &Share) -> Result<Share>;
+    /// Removes share `id` of `resource`; answers it, or `None` when there was none.
+    async fn delete_share(&mut self, resource: ResourceId, id: ShareId) -> Result<Option<Share>>;
+    /// Removes every share whose subject is `subject` (a team being deleted); answers them.
+    async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>>;
+    /// The workspaces of a project, by id, at most `limit`.
+    async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>>;
+    /// Sets a resource's visibility (and `updated_at`) and nothing else.
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: crate::access::Visibility, at: OffsetDateTime) -> Result<()>;
+    // audit chain and export (the audit area). `insert_audit` only queues an event: the store
+    // places it in the chain when the transaction commits, under one ordering lock.
+    /// The last chained position and its chain value (0 and `chain::GENESIS` for an empty log).
+    async fn audit_head(&mut self) -> Result<(i64, String)>;
+    /// Stored events in sequence order with positions in `after_seq + 1 ..= upto_seq` that match
+    /// `filter` (its cursor and limit aside), at most `limit`.
+    async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>>;
+    /// How many events up to `upto_seq` match `filter` (its cursor and limit aside).
+    async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64>;
+    /// The id of the first event with no place in the chain (written behind Keyward's back).
+    async fn first_unchained_audit_event(&mut self) -> Result<Option<String>>;
 }
 
 /// What raising a throttle's counter found.
@@ -243,4 +343,24 @@ pub enum ThrottleSettle {
     Cleared { pending_since: OffsetDateTime },
     /// Not an attempt: the key is locked until at least `until` (the delay a failure earned).
     Locked { until: OffsetDateTime },
+}
+
+/// The facts a new access review is built from.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewFacts {
+    /// Every active user.
+    pub users: Vec<User>,
+    pub teams: Vec<crate::model::Team>,
+    /// (team, member) pairs.
+    pub memberships: Vec<(TeamId, UserId)>,
+    /// Live shares giving edit on a data source: (data source id, its name, the subject).
+    pub data_source_edit_shares: Vec<(ResourceId, String, crate::access::Subject)>,
+    /// Each user's last successful sign-in.
+    pub last_sign_ins: std::collections::HashMap<UserId, OffsetDateTime>,
+    /// How many resources each user owns.
+    pub owned_resources: std::collections::HashMap<UserId, i64>,
+    /// How many resources each team owns.
+    pub team_resources: std::collections::HashMap<TeamId, i64>,
+    /// On how many resources each team holds a share.
+    pub team_shares: std::collections::HashMap<TeamId, i64>,
 }

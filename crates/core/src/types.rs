@@ -54,6 +54,8 @@ id_type!(/// A team's id.
     TeamId, "team");
 id_type!(/// A resource's id.
     ResourceId, "resource");
+id_type!(/// A share's id, stable while the share exists (raising its level keeps it).
+    ShareId, "share");
 
 /// An email address, trimmed; compared through `key()`, so that one person has one account
 /// however the address is typed.

@@ -169,52 +169,39 @@ pub fn resource(v: &crate::services::resources::Visible, credentials_updated_at:
         updated_at: rfc3339(r.updated_at),
         access: v.decision.level.as_str().to_owned(),
         credentials_updated_at: credentials_updated_at.map(rfc3339),
+        visibility: (r.kind == crate::access::Kind::DataSource).then(|| r.visibility.as_str().to_owned()),
     }
 }
 
-pub fn share(s: &crate::model::Share) -> api::ShareEntry {
-    use crate::access::Subject;
-    let (kind, id) = match &s.subject {
-        Subject::User(u) => ("user", Some(u.to_string())),
-        Subject::Team(t) => ("team", Some(t.to_string())),
-        Subject::AllUsers => ("all_users", None),
-    };
-    api::ShareEntry {
+pub fn share(s: &crate::model::Share) -> api::ShareInfo {
+    let (kind, id) = s.subject.parts();
+    api::ShareInfo {
+        id: s.id.to_string(),
         subject: api::ShareSubject { kind: kind.to_owned(), id },
         level: s.level.as_str().to_owned(),
         expires_at: s.expires_at.map(rfc3339),
     }
 }
 
-/// A share request from the API's shape; unknown subjects and levels are refused.
-pub fn share_from(e: &api::ShareEntry) -> crate::Result<crate::services::sharing::ShareRequest> {
-    use crate::access::{Level, Subject};
-    let id = || {
-        e.subject
-            .id
-            .as_deref()
-            .ok_or_else(|| crate::Error::invalid_field("subject", "invalid_subject", "A user or team subject needs an id."))
-    };
-    let subject = match e.subject.kind.as_str() {
-        "user" => Subject::User(crate::types::UserId::parse(id()?)?),
-        "team" => Subject::Team(crate::types::TeamId::parse(id()?)?),
-        "all_users" => Subject::AllUsers,
-        _ => return Err(crate::Error::invalid_field("subject", "invalid_subject", "The subject type must be user, team or all_users.")),
-    };
-    let level = match e.level.as_str() {
-        "view" => Level::View,
-        "edit" => Level::Edit,
-        _ => return Err(crate::Error::invalid_field("level", "invalid_level", "A share's level is view or edit.")),
-    };
+/// A share request from the API's shape, in the core's one encoding of subjects and levels;
+/// every error names its field (`subject`, `level`, `expires_at`).
+pub fn share_from(e: &api::ShareEntry) -> crate::Result<crate::services::shares::ShareRequest> {
+    let subject = crate::access::Subject::from_parts(&e.subject.kind, e.subject.id.as_deref())?;
+    let level = crate::access::Level::parse_share(&e.level)?;
     let expires_at = e
         .expires_at
         .as_deref()
         .map(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| crate::Error::invalid_field("expires_at", "invalid_time", "expires_at must be an RFC 3339 time."))
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                crate::Error::invalid_field(
+                    "expires_at",
+                    "invalid_time",
+                    "expires_at must be an RFC 3339 time such as 2026-01-31T12:00:00Z.",
+                )
+            })
         })
         .transpose()?;
-    Ok(crate::services::sharing::ShareRequest { subject, level, expires_at })
+    Ok(crate::services::shares::ShareRequest { subject, level, expires_at })
 }
 
 /// Every path of a decision.
@@ -229,6 +216,9 @@ pub fn explanation(d: &crate::access::Decision) -> api::Explanation {
             }
             Path::Owner => {
                 api::AccessPath { source: "owner".into(), level: "full".into(), team_id: None, via_project: false, expires_at: None }
+            }
+            Path::ProjectOwner => {
+                api::AccessPath { source: "project_owner".into(), level: "full".into(), team_id: None, via_project: true, expires_at: None }
             }
             Path::Share { subject, level, via_project, expires_at } => {
                 let (source, team_id) = match subject {

@@ -122,8 +122,8 @@ async fn seed(url: &str, shares: i64) -> anyhow::Result<()> {
             series(RESOURCES)
         ),
         format!(
-            "{} INSERT OR IGNORE INTO shares (resource_id, subject_type, subject_id, level, created_at) \
-             SELECT printf('00000000-0000-7000-a000-%012d', i % {RESOURCES}), CASE WHEN i % 5 = 0 THEN 'team' ELSE 'user' END, \
+            "{} INSERT OR IGNORE INTO shares (id, resource_id, subject_type, subject_id, level, created_at) \
+             SELECT printf('00000000-0000-7000-b000-%012d', i), printf('00000000-0000-7000-a000-%012d', i % {RESOURCES}), CASE WHEN i % 5 = 0 THEN 'team' ELSE 'user' END, \
              CASE WHEN i % 5 = 0 THEN printf('00000000-0000-7000-9000-%012d', (i * 7 + i / {RESOURCES}) % {TEAMS}) ELSE printf('00000000-0000-7000-8000-%012d', (i * 13 + (i / {RESOURCES}) * 997) % {USERS}) END, \
              CASE WHEN i % 2 = 0 THEN 'view' ELSE 'edit' END, 0 FROM n",
             series(shares)

@@ -12,8 +12,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use keyward_core::chain::ChainKeys;
 use keyward_core::clock::{Clock, OsRandom, SystemClock};
 use keyward_core::password::PasswordHasher;
+use keyward_core::store::Store;
 use keyward_core::{CoreSettings, Keyward};
 use keyward_store::SqlStore;
 use std::net::SocketAddr;
@@ -35,13 +37,21 @@ pub struct App {
     store: Arc<SqlStore>,
     /// Whose forwarding headers name the client (`trusted_proxies`).
     proxies: Arc<TrustedProxies>,
+    /// The data directory's shared lock, held while this process uses it (see `datadir`).
+    _in_use: std::fs::File,
 }
 
 /// Opens the database named by `config` (creating the data directory and applying migrations).
 pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     ensure_data_dir(&config.data_dir)?;
+    crate::files::warn_if_open(&config.data_dir);
+    if let Some(db) = config.sqlite_file() {
+        crate::files::protect_sqlite(&db)?;
+    }
+    let in_use = crate::datadir::hold_shared(&config.data_dir)?;
+    let keys = Arc::new(crate::keys::load(&config)?);
     let store = Arc::new(
-        SqlStore::connect(&config.database_url(), config.database_max_connections)
+        SqlStore::connect(&config.database_url(), config.database_max_connections, ChainKeys::from_keyring(&keys))
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}: {}", config.database_description(), source_chain(&e)))?,
     );
@@ -52,8 +62,9 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         random: Arc::new(OsRandom),
         hasher: PasswordHasher::new(parallelism)?,
         mailer: crate::mailer::from_config(&config)?,
-        keys: Arc::new(crate::keys::load(&config)?),
-        cache: Arc::new(keyward_core::cache::AuthzCache::default()),
+        keys,
+        index: Arc::new(keyward_core::index::AuthzIndex::default()),
+        activity: Arc::default(),
         settings: CoreSettings {
             public_url: config.public_url(),
             platform_name: config.platform_name.clone(),
@@ -65,7 +76,10 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
         tracing::info!(users = rekeyed, "stored email keys brought to the current normalisation");
     }
     let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies)?);
-    Ok(App { kw, config: Arc::new(config), store, proxies })
+    // Until this process serves (and holds an index of its own), its writes only wait for the
+    // serving nodes to apply them: the break-glass command line is a writer like any other.
+    store.set_commit_hook(keyward_core::index::sync::Cluster::writer_only(store.clone()));
+    Ok(App { kw, config: Arc::new(config), store, proxies, _in_use: in_use })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -85,10 +99,16 @@ pub async fn open_default(config: Config) -> anyhow::Result<App> {
 }
 
 impl App {
+    /// Writes a consistent copy of the (SQLite) database to `path` while it stays in use.
+    pub async fn backup_database(&self, path: &std::path::Path) -> keyward_core::Result<()> {
+        self.store.backup_into(path).await
+    }
+
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
         let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
-        let (api_router, openapi) = api::router().split_for_parts();
+        let (api_router, mut openapi) = api::router().split_for_parts();
+        api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
         let request_id = HeaderName::from_static("x-request-id");
         let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, HeaderName::from_static("x-csrf-token")]);
         Router::new()
@@ -96,11 +116,12 @@ impl App {
             .route("/metrics", get(api::metrics))
             .nest("/api/v1", Router::new().fallback(crate::extract::api_not_found))
             .merge(web::router())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), crate::refusals::audit))
             .with_state(state)
             // The docs page and its assets are served from the binary: nothing from the internet.
             .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
-            .layer(axum::middleware::from_fn(security_headers))
+            .layer(axum::middleware::from_fn_with_state(self.config.https(), security_headers))
             .layer(axum::middleware::from_fn_with_state(self.proxies.clone(), client_addr))
             .layer(axum::middleware::from_fn(track))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -129,16 +150,22 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
+        // The index is loaded before the first request, so every check is answered from memory.
+        let node = keyward_core::index::sync::Node::start(self.store.clone(), self.kw.index.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot load the authorization index: {e}"))?;
+        self.store.set_commit_hook(keyward_core::index::sync::Cluster::for_node(node.clone()));
         let jobs = tokio::spawn(run_jobs(self.kw.clone(), std::time::Duration::from_secs(self.config.jobs_interval_seconds)));
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
         jobs.abort();
+        node.stop().await;
         self.store.close().await;
         Ok(())
     }
 }
 
 /// The path as logs may show it: the single-use tokens in link paths are secrets.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     for prefix in ["/invite/", "/reset-password/"] {
         if path.starts_with(prefix) && path.len() > prefix.len() {
             return format!("{prefix}[redacted]").into();
@@ -147,28 +174,62 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     path.into()
 }
 
+/// The Content-Security-Policy of every page. Why: no inline script or style runs (an injected
+/// `<script>` or `onclick=` is inert), nothing loads from elsewhere, no page can be framed
+/// (clickjacking), `<base>` cannot redirect relative URLs, and forms post only to Keyward.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The policy of the vendored Swagger UI at /api/docs: its scripts are files served from here,
+/// but its React views set inline styles and its icons are data: images.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+    connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
 /// Headers every answer carries. Why: pages hold tokens and backup codes shown once, so nothing
-/// is cached unless a handler says so; no page may be framed (clickjacking); no MIME sniffing.
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// is cached unless a handler says so; no page may be framed (clickjacking); no MIME sniffing;
+/// the policy above; and under https, HSTS so that browsers never try plain HTTP again.
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { CSP }));
+    if https {
+        // A year, this host only: Keyward does not speak for sibling subdomains.
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     res
 }
 
-/// Background jobs, every `every`: access end dates.
+/// Background jobs, every `every`: access end dates, offboarding, access reviews and their
+/// reminders. Every node ticks; the jobs' lease lets one of them run each interval.
 async fn run_jobs(kw: Keyward, every: std::time::Duration) {
+    let node = format!("node-{}", uuid::Uuid::now_v7().simple());
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match kw.expire_access().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(users = n, "deactivated users past their access end date"),
-            Err(e) => tracing::warn!(error = %e, "access expiry job failed; will retry"),
+        match kw.run_jobs(&node, every).await {
+            Ok(r) if r.ran => {
+                if r.expired > 0 {
+                    tracing::info!(users = r.expired, "deactivated users past their access end date");
+                }
+                if r.deactivated_inactive > 0 {
+                    tracing::info!(users = r.deactivated_inactive, "deactivated inactive users (offboarding policy)");
+                }
+                if r.reminders > 0 {
+                    tracing::info!(messages = r.reminders, "sent access review reminders");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "background jobs failed; will retry"),
         }
     }
 }

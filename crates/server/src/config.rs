@@ -62,6 +62,8 @@ pub struct Config {
     /// A 32-byte base64 key that seals secrets at rest; without it, the key file in the data
     /// directory. Nodes sharing one database need the same key.
     pub master_key: Option<String>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
     /// Proxies (CIDRs or addresses) whose `X-Forwarded-For` / `Forwarded` headers name the
     /// client; a list in the file, comma-separated in `KEYWARD_TRUSTED_PROXIES`. Empty: the
     /// client is always the TCP peer.
@@ -106,6 +108,7 @@ impl Default for Config {
             smtp_from: None,
             master_key: None,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -133,6 +136,7 @@ impl fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -179,6 +183,7 @@ impl Config {
         {
             anyhow::bail!("invalid configuration: public_url must start with http:// or https:// (got {url:?})");
         }
+        self.validate_public_url()?;
         if self.platform_name.trim().is_empty() {
             anyhow::bail!("invalid configuration: platform_name must not be empty");
         }
@@ -195,6 +200,11 @@ impl Config {
             anyhow::bail!("invalid configuration: jobs_interval_seconds must be at least 1");
         }
         crate::client_addr::TrustedProxies::parse(&self.trusted_proxies)?;
+        if let Some(token) = &self.metrics_token
+            && (token.len() < 16 || token.chars().any(|c| !c.is_ascii_graphic()))
+        {
+            anyhow::bail!("invalid configuration: metrics_token must be at least 16 printable ASCII characters without spaces");
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| anyhow::anyhow!("invalid configuration: log_level {:?}: {e}", self.log_level))?;
         Ok(())
@@ -217,6 +227,18 @@ impl Config {
     /// The embedded database file.
     pub fn sqlite_path(&self) -> PathBuf {
         absolute(&self.data_dir).join("keyward.db")
+    }
+
+    /// The SQLite file in force, when the database is one (not in memory, not PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match &self.database_url {
+            None => Some(self.sqlite_path()),
+            Some(url) => {
+                let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+                let path = rest.split('?').next().unwrap_or(rest);
+                (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory")).then(|| PathBuf::from(path))
+            }
+        }
     }
 
     /// The database for logs: the engine and where, never credentials.
@@ -252,6 +274,45 @@ impl Config {
 
     pub fn cookie_secure(&self) -> bool {
         self.cookie_secure.unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+
+    /// The session cookie's name. Why `__Host-` when the cookie is Secure: the browser then
+    /// accepts it only from this exact host, over TLS, for Path=/ and without Domain, so a
+    /// sibling subdomain or a plain-HTTP attacker cannot plant a session cookie (login fixation).
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.cookie_secure() { crate::extract::SECURE_SESSION_COOKIE } else { crate::extract::SESSION_COOKIE }
+    }
+
+    /// Whether people reach Keyward over TLS (HSTS is sent then).
+    pub fn https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
+    /// The origin of `public_url` (`scheme://host[:port]`, lower case, default port left out):
+    /// the only origin whose pages may send anonymous state changes.
+    pub fn public_origin(&self) -> String {
+        origin_of(&self.public_url()).unwrap_or_else(|| self.public_url().to_ascii_lowercase())
+    }
+}
+
+/// The origin of a URL in its serialised form, as browsers send it in `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    match parsed.origin() {
+        origin @ url::Origin::Tuple(..) => Some(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+impl Config {
+    /// Checks `public_url` beyond its scheme: it must parse as a URL with a host.
+    fn validate_public_url(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.public_url
+            && origin_of(url).is_none()
+        {
+            anyhow::bail!("invalid configuration: public_url must be an absolute http(s) URL with a host (got {url:?})");
+        }
+        Ok(())
     }
 }
 

@@ -51,6 +51,7 @@ pub fn describe(e: &Error) -> Described {
         Error::Throttled { retry_after_secs } => {
             (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts".to_owned(), Some(json!({ "retry_after_seconds": retry_after_secs })))
         }
+        Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "precondition_failed".to_owned(), None),
         Error::Internal(cause) => {
             tracing::error!(error = %cause, source = ?cause.source(), "internal error");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal".to_owned(), None)
@@ -67,6 +68,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let d = describe(&self.0);
         let mut res = error_response(d.status, &d.code, &d.message, d.details);
+        crate::refusals::mark(&mut res, &self.0);
         if let Error::Throttled { retry_after_secs } = self.0
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {

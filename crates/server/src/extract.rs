@@ -15,10 +15,12 @@ use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const SESSION_COOKIE: &str = "keyward_session";
 /// The device cookie's name (see `keyward_core::device`).
 pub const DEVICE_COOKIE: &str = "keyward_device";
+/// The session cookie's name when it is Secure (see `Config::session_cookie_name`).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-keyward_session";
 
 /// Where the request came from.
 pub struct Meta(pub RequestMeta);
@@ -72,15 +74,18 @@ impl FromRequestParts<AppState> for EnrollingCaller {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
     let meta = request_meta(parts);
     if let Some(token) = bearer(&parts.headers) {
-        return state.kw.authenticate_token(token, meta).await;
+        let actor = state.kw.authenticate_token(token, meta).await?;
+        crate::refusals::note(parts, &actor);
+        return Ok(actor);
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    let cookie = jar.get(SESSION_COOKIE).ok_or(Error::Unauthenticated)?;
+    let cookie = jar.get(state.config.session_cookie_name()).ok_or(Error::Unauthenticated)?;
     let actor = state.kw.authenticate_session(cookie.value(), meta).await?;
     if changes_state(&parts.method) {
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
         check_csrf(&actor, sent)?;
     }
+    crate::refusals::note(parts, &actor);
     Ok(actor)
 }
 

@@ -22,6 +22,7 @@ pub fn load(config: &Config) -> anyhow::Result<Keyring> {
         create_key_file(&file)?;
     }
     if file.exists() {
+        crate::files::make_private_or_warn(&file);
         keys.extend(read_key_file(&file)?);
     }
     Keyring::new(keys).map_err(|e| anyhow::anyhow!("{e}"))

@@ -1,5 +1,6 @@
-//! The core's `Mailer` on lettre: SMTP when configured, otherwise `.eml` files in the data
-//! directory's outbox (and the link in the log), so a single machine works with no mail server.
+//! The core's `Mailer` on lettre: SMTP when configured, otherwise `.eml` files (mode 0600) in
+//! the data directory's outbox, so a single machine works with no mail server. Links are
+//! credentials: the log says that a message went out, to whom and about what, never its link.
 
 use crate::config::{Config, SmtpSecurity};
 use async_trait::async_trait;
@@ -7,8 +8,8 @@ use keyward_core::mail::{Mailer, Message};
 use keyward_core::{Error, Result};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use std::path::PathBuf;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::{Path, PathBuf};
 
 /// Builds the mailer the configuration asks for.
 pub fn from_config(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Mailer>> {
@@ -73,15 +74,31 @@ struct Outbox {
 #[async_trait]
 impl Mailer for Outbox {
     async fn send(&self, m: &Message) -> Result<()> {
-        let msg = build(&self.from, m)?;
-        let id = AsyncFileTransport::<Tokio1Executor>::new(&self.dir)
-            .send(msg)
+        let bytes = build(&self.from, m)?.formatted();
+        let id = uuid::Uuid::now_v7();
+        let file = self.dir.join(format!("{id}.eml"));
+        let temp = self.dir.join(format!(".{id}.eml.tmp"));
+        let (f, t) = (file.clone(), temp.clone());
+        tokio::task::spawn_blocking(move || write_private(&t, &f, &bytes))
             .await
-            .map_err(|e| Error::internal_msg(format!("outbox: {e}")))?;
-        tracing::info!(to = %m.to, subject = %m.subject, file = %self.dir.join(format!("{id}.eml")).display(), link = %m.link, "email written to the outbox (no SMTP configured)");
+            .map_err(Error::internal)?
+            .map_err(|e| Error::internal_msg(format!("outbox {}: {e}", temp.display())))?;
+        tracing::info!(to = %m.to, subject = %m.subject, file = %file.display(), "email written to the outbox (no SMTP configured)");
         Ok(())
     }
     fn describe(&self) -> String {
         format!("outbox {}", self.dir.display())
     }
+}
+
+/// Writes `bytes` to `file` readable by the owner only, whole or not at all. Why 0600 at
+/// creation (not a chmod after): the message holds a single-use link, and no other account on
+/// the machine may read it even for a moment; why the rename: a reader never sees half a message.
+fn write_private(temp: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(temp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(temp, file)
 }

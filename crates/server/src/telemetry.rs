@@ -3,6 +3,7 @@
 
 use crate::config::{Config, LogFormat};
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -41,17 +42,41 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// Counts each request and times it, labelled by route pattern (never by raw path, which would
-/// hold ids and tokens).
+/// hold ids and tokens). Why every label is bounded: a label value per random path or invented
+/// method would let any client grow the metrics without end (memory, and the scraper's store).
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    let route = route_label(req.extensions().get::<MatchedPath>().map(MatchedPath::as_str)).to_owned();
+    let method = method_label(req.method()).to_owned();
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
     res
+}
+
+/// The route pattern, or `unmatched` for anything no route matched (fallbacks included).
+fn route_label(matched: Option<&str>) -> &str {
+    match matched {
+        // axum names the catch-all of a nested fallback with a private wildcard.
+        Some(p) if !p.contains("__private__") => p,
+        _ => "unmatched",
+    }
+}
+
+/// The standard methods by name; anything else is `OTHER`.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// Counts a sign-in outcome (`ok`, `invalid_credentials`, `throttled`, `error`).

@@ -1,14 +1,15 @@
-//! Random worlds through the real stack: written to SQLite or PostgreSQL, asked through the
-//! check-batch API, and compared with the reference evaluator. Zero mismatches.
+//! Random worlds through the real stack (data-source visibility and project owners included):
+//! written to SQLite or PostgreSQL, asked through the check-batch API, and compared with the
+//! reference evaluator. Zero mismatches.
 
 mod common;
 
 use common::{Engine, spawn_app};
-use keyward_core::access::{Action, Kind, Level, Subject};
+use keyward_core::access::{Action, Kind, Level, Subject, Visibility};
 use keyward_core::model::{Quotas, Resource, Share, Team, User};
-use keyward_core::types::{Email, FullName, ResourceId, TeamId, UserId, UserStatus};
+use keyward_core::types::{Email, FullName, ResourceId, ShareId, TeamId, UserId, UserStatus};
 use keyward_testkit::engine_tests;
-use keyward_testkit::worlds::{S, World, level_number, reference, reference_allows, world};
+use keyward_testkit::worlds::{S, V, World, level_number, reference, reference_allows, world};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reqwest::StatusCode;
@@ -109,6 +110,11 @@ async fn write_world(app: &common::TestApp, w: &World, n: usize) -> (Vec<UserId>
             cpu_millis: 0,
             memory_mib: 0,
             storage_gib: 0,
+            visibility: match r.visibility {
+                V::Private => Visibility::Private,
+                V::AllUsers => Visibility::AllUsers,
+                V::Specific => Visibility::Specific,
+            },
             created_at: now,
             updated_at: now,
         })
@@ -126,6 +132,7 @@ async fn write_world(app: &common::TestApp, w: &World, n: usize) -> (Vec<UserId>
             };
             shares.retain(|x| x.subject != subject);
             shares.push(Share {
+                id: ShareId::new(),
                 resource_id: *rid,
                 subject,
                 level: if s.edit { Level::Edit } else { Level::View },

@@ -45,11 +45,12 @@ async fn share_an_app_with_a_team_at_view_from_the_dialog() {
         open_share_dialog(&owner).await?;
         let dialog = owner.client.find(Locator::Css("#share-dialog .dialog")).await?;
         assert_eq!(dialog.find(Locator::Css("h2")).await?.text().await?, "Share Billing Dashboard");
-        let option = owner.wait(Locator::Css("#share-subject optgroup[label='Teams'] option"), "the team in Team or user").await?;
-        assert_eq!(option.text().await?, "Billing Team");
-        assert_eq!(option.attr("value").await?.as_deref(), Some(format!("team:{team_id}").as_str()));
-        owner.select("share-subject", "Billing Team").await?;
-        assert_eq!(owner.selected("share-subject").await?, "Billing Team");
+        let teams = "//fieldset[@id='share-subjects']//label[input[starts-with(@value, 'team:')]]";
+        assert_eq!(owner.client.find(Locator::XPath(teams)).await?.text().await?, "Billing Team", "the team in Teams and users");
+        let tick = owner.client.find(Locator::XPath(&format!("{teams}/input"))).await?;
+        assert_eq!(tick.attr("value").await?.as_deref(), Some(format!("team:{team_id}").as_str()));
+        tick.click().await?;
+        ensure!(tick.is_selected().await?, "Billing Team is ticked");
         ensure!(level(&owner, "View only").await?.is_selected().await?, "View only is the level chosen first");
         ensure!(!level(&owner, "Edit").await?.is_selected().await?, "Edit is not chosen");
         let share = "//*[@id='share-dialog']//form//button[@type='submit'][normalize-space()='Share']";

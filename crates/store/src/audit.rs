@@ -1,6 +1,6 @@
-//! The `audit_events` (append-only) and `login_attempts` tables.
+//! The `audit_events` (append-only; written by `chain::append`) and `login_attempts` tables.
 
-use crate::convert::{get, get_bool, get_opt_uuid, get_time, get_uuid, ms, opt_ms};
+use crate::convert::{get, get_bool, get_opt_uuid, get_time, get_uuid, ms};
 use crate::db_err;
 use keyward_core::model::{ActorKind, AuditEvent, AuditRecord, LoginAttempt};
 use keyward_core::store::AuditFilter;
@@ -8,27 +8,6 @@ use keyward_core::types::{EventId, UserId};
 use keyward_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-
-pub async fn insert(c: &mut AnyConnection, e: &AuditEvent) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, actor_kind, actor_id, action, target_type, target_id, ip, user_agent, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(e.id.to_string())
-    .bind(ms(e.at))
-    .bind(e.actor_kind.as_str())
-    .bind(e.actor_id.map(|a| a.to_string()))
-    .bind(&e.action)
-    .bind(&e.target_type)
-    .bind(&e.target_id)
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(e.details.to_string())
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
 
 fn actor_kind(s: &str) -> Result<ActorKind> {
     match s {
@@ -60,22 +39,18 @@ fn event_from_row(row: &AnyRow) -> Result<AuditRecord> {
 }
 
 pub async fn list(c: &mut AnyConnection, f: &AuditFilter) -> Result<Vec<AuditRecord>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT e.id, e.at, e.actor_kind, e.actor_id, e.action, e.target_type, e.target_id, e.ip, e.user_agent, e.details, u.email AS actor_email \
          FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
-         WHERE ($1 IS NULL OR e.actor_id = $1) AND ($2 IS NULL OR e.action = $2) \
-           AND ($3 IS NULL OR e.at >= $3) AND ($4 IS NULL OR e.at < $4) AND ($5 IS NULL OR e.id < $5) \
-         ORDER BY e.id DESC LIMIT $6",
-    )
-    .bind(f.actor_id.map(|a| a.to_string()))
-    .bind(f.action.clone())
-    .bind(opt_ms(f.since))
-    .bind(opt_ms(f.until))
-    .bind(f.before.clone())
-    .bind(f.limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
+         WHERE {} AND ($7 IS NULL OR e.id < $7) ORDER BY e.id DESC LIMIT $8",
+        crate::chain::FILTER
+    );
+    let rows = crate::chain::bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f)
+        .bind(f.before.clone())
+        .bind(f.limit)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?;
     rows.iter().map(event_from_row).collect()
 }
 

@@ -2,18 +2,25 @@
 //! for SQLite (the embedded default) and PostgreSQL (scale-out), with the migrations.
 
 mod audit;
+mod authz;
+mod chain;
 mod convert;
 mod links;
 mod mfa;
+#[cfg(test)]
+mod migration_tests;
 mod resources;
+mod reviews;
 mod sessions;
+mod shares;
 mod teams;
 mod throttles;
 mod tx;
 mod users;
 
 use async_trait::async_trait;
-use keyward_core::store::{Store, Tx};
+use keyward_core::chain::ChainKeys;
+use keyward_core::store::{ChangeListener, CommitHook, Store, Tx};
 use keyward_core::{Error, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -31,6 +38,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
     (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
     (5, "throttle_pending", include_str!("../migrations/0005_throttle_pending.sql")),
+    (7, "sharing", include_str!("../migrations/0007_sharing.sql")),
+    (8, "audit_chain", include_str!("../migrations/0008_audit_chain.sql")),
+    (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
+    (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
 ];
 
 /// Which engine a URL selects.
@@ -60,11 +71,18 @@ pub struct SqlStore {
     /// Why: SQLite has one writer; queueing writers here makes them wait their turn instead of
     /// failing with "database is locked".
     writer: Option<Arc<Mutex<()>>>,
+    /// Runs after each commit that changed access data (the index's sync).
+    hook: std::sync::RwLock<Option<Arc<dyn CommitHook>>>,
+    /// For PostgreSQL's LISTEN, which needs a connection of its own.
+    url: String,
+    /// The audit chain's keys: every write transaction chains its events with them at commit.
+    chain: Arc<ChainKeys>,
 }
 
 impl SqlStore {
-    /// Connects to `url`, applies pending migrations and answers the store.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore> {
+    /// Connects to `url`, applies pending migrations, chains audit events from before the chain
+    /// existed (`chain`'s current key), and answers the store.
+    pub async fn connect(url: &str, max_connections: u32, chain: ChainKeys) -> Result<SqlStore> {
         install_default_drivers();
         let engine = Engine::of(url)?;
         let mut options = AnyPoolOptions::new().max_connections(max_connections.max(2)).acquire_timeout(Duration::from_secs(30));
@@ -82,9 +100,44 @@ impl SqlStore {
             });
         }
         let pool = options.connect(url).await.map_err(db_err)?;
-        let store = SqlStore { pool, engine, writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))) };
+        let store = SqlStore {
+            pool,
+            engine,
+            writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            chain: Arc::new(chain),
+            hook: std::sync::RwLock::new(None),
+            url: url.to_owned(),
+        };
         store.migrate().await?;
+        store.chain_backlog().await?;
         Ok(store)
+    }
+
+    /// Chains the audit events written before the chain existed, once, before anything else.
+    async fn chain_backlog(&self) -> Result<()> {
+        let (mut tx, _writer) = self.begin_write().await?;
+        let n = chain::chain_backlog(&mut tx, self.engine, &self.chain).await?;
+        tx.commit().await.map_err(db_err)?;
+        if n > 0 {
+            tracing::info!(events = n, "chained audit events written before the audit chain existed");
+        }
+        Ok(())
+    }
+
+    /// A write transaction and, on SQLite, the writer's turn.
+    async fn begin_write(&self) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Option<tokio::sync::OwnedMutexGuard<()>>)> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.engine {
+            // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way
+            // when it upgrades from reading to writing.
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
+        }
+        .map_err(db_err)?;
+        Ok((tx, guard))
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -98,6 +151,26 @@ impl SqlStore {
         migrator.run(&self.pool).await.map_err(Error::internal)
     }
 
+    /// Which engine this store runs on.
+    pub fn engine_kind(&self) -> Engine {
+        self.engine
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (`VACUUM INTO`), while other
+    /// connections keep reading and writing: the copy is one read transaction's snapshot.
+    /// `path` must not exist or be empty.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        if self.engine != Engine::Sqlite {
+            return Err(Error::invalid(
+                "backup_needs_sqlite",
+                "Only a SQLite database can be backed up by Keyward; use pg_dump for PostgreSQL.",
+            ));
+        }
+        let target = path.to_str().ok_or_else(|| Error::invalid("invalid_path", "The backup path must be valid UTF-8."))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -108,22 +181,13 @@ impl SqlStore {
 impl Store for SqlStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
         let conn = self.pool.acquire().await.map_err(db_err)?;
-        Ok(Box::new(SqlTx::plain(conn, self.engine)))
+        Ok(Box::new(SqlTx::plain(conn, self.engine, self.chain.clone())))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let guard = match &self.writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
-        let tx = match self.engine {
-            // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way
-            // when it upgrades from reading to writing.
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
-        }
-        .map_err(db_err)?;
-        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard)))
+        let (tx, guard) = self.begin_write().await?;
+        let hook = self.hook.read().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard, self.chain.clone(), hook)))
     }
 
     async fn ping(&self) -> Result<()> {
@@ -135,6 +199,29 @@ impl Store for SqlStore {
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",
         }
+    }
+
+    fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
+        *self.hook.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await.map_err(db_err)?;
+        listener.listen("keyward_authz").await.map_err(db_err)?;
+        Ok(Some(Box::new(PgChanges(listener))))
+    }
+}
+
+/// PostgreSQL's NOTIFY on the `keyward_authz` channel.
+struct PgChanges(sqlx::postgres::PgListener);
+
+#[async_trait]
+impl ChangeListener for PgChanges {
+    async fn next(&mut self) -> Result<()> {
+        self.0.recv().await.map(|_| ()).map_err(db_err)
     }
 }
 

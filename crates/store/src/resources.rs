@@ -1,16 +1,19 @@
-//! The `resources`, `shares` and `credentials` tables.
+//! The `resources` and `credentials` tables (shares are in `shares.rs`).
 
-use crate::convert::{get, get_opt_time, get_opt_uuid, get_time, get_uuid, ms, opt_ms};
+use crate::convert::{get, get_opt_uuid, get_time, get_uuid, ms};
 use crate::db_err;
-use keyward_core::access::{Grant, Kind, Level, Subject};
-use keyward_core::model::{CredentialsInfo, Resource, SealedValue, Share};
+use keyward_core::access::{Kind, Visibility};
+use keyward_core::model::{CredentialsInfo, Resource, SealedValue};
 use keyward_core::types::{ResourceId, TeamId, UserId};
 use keyward_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-fn resource_from_row(row: &AnyRow) -> Result<Resource> {
+/// The columns every read of a resource selects, for `resource_from_row`.
+pub(crate) const COLUMNS: &str = "r.id, r.kind, r.name, r.owner_id, r.team_id, r.project_id, r.cpu_millis, r.memory_mib, r.storage_gib, r.visibility, r.created_at, r.updated_at";
+
+pub(crate) fn resource_from_row(row: &AnyRow) -> Result<Resource> {
     Ok(Resource {
         id: ResourceId(get_uuid(row, "id")?),
         kind: get::<String>(row, "kind")?.parse()?,
@@ -21,6 +24,7 @@ fn resource_from_row(row: &AnyRow) -> Result<Resource> {
         cpu_millis: get(row, "cpu_millis")?,
         memory_mib: get(row, "memory_mib")?,
         storage_gib: get(row, "storage_gib")?,
+        visibility: get::<String>(row, "visibility")?.parse::<Visibility>().map_err(|_| Error::internal_msg("bad stored visibility"))?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -28,8 +32,8 @@ fn resource_from_row(row: &AnyRow) -> Result<Resource> {
 
 pub async fn insert(c: &mut AnyConnection, r: &Resource) -> Result<()> {
     sqlx::query(
-        "INSERT INTO resources (id, kind, name, owner_id, team_id, project_id, cpu_millis, memory_mib, storage_gib, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO resources (id, kind, name, owner_id, team_id, project_id, cpu_millis, memory_mib, storage_gib, created_at, updated_at, visibility) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(r.id.to_string())
     .bind(r.kind.as_str())
@@ -42,6 +46,7 @@ pub async fn insert(c: &mut AnyConnection, r: &Resource) -> Result<()> {
     .bind(r.storage_gib)
     .bind(ms(r.created_at))
     .bind(ms(r.updated_at))
+    .bind(r.visibility.as_str())
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -50,7 +55,7 @@ pub async fn insert(c: &mut AnyConnection, r: &Resource) -> Result<()> {
 
 pub async fn update(c: &mut AnyConnection, r: &Resource) -> Result<()> {
     sqlx::query(
-        "UPDATE resources SET name = $2, team_id = $3, cpu_millis = $4, memory_mib = $5, storage_gib = $6, updated_at = $7 WHERE id = $1",
+        "UPDATE resources SET name = $2, team_id = $3, cpu_millis = $4, memory_mib = $5, storage_gib = $6, updated_at = $7, visibility = $8 WHERE id = $1",
     )
     .bind(r.id.to_string())
     .bind(&r.name)
@@ -59,6 +64,7 @@ pub async fn update(c: &mut AnyConnection, r: &Resource) -> Result<()> {
     .bind(r.memory_mib)
     .bind(r.storage_gib)
     .bind(ms(r.updated_at))
+    .bind(r.visibility.as_str())
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -71,11 +77,8 @@ pub async fn delete(c: &mut AnyConnection, id: ResourceId) -> Result<bool> {
 }
 
 pub async fn by_id(c: &mut AnyConnection, id: ResourceId) -> Result<Option<Resource>> {
-    let row = sqlx::query("SELECT id, kind, name, owner_id, team_id, project_id, cpu_millis, memory_mib, storage_gib, created_at, updated_at FROM resources WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM resources r WHERE r.id = $1"));
+    let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(c).await.map_err(db_err)?;
     row.as_ref().map(resource_from_row).transpose()
 }
 
@@ -96,114 +99,44 @@ pub async fn candidates(
     after: Option<ResourceId>,
     limit: i64,
 ) -> Result<Vec<Resource>> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.kind, r.name, r.owner_id, r.team_id, r.project_id, r.cpu_millis, r.memory_mib, r.storage_gib, r.created_at, r.updated_at FROM resources r \
-         WHERE ($2 = 1 OR r.owner_id = $1 OR EXISTS (SELECT 1 FROM shares s WHERE (s.resource_id = r.id OR s.resource_id = r.project_id) \
+    // Why the project-owner arm: the owner of a project has full access to its workspaces.
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM resources r \
+         WHERE ($2 = 1 OR r.owner_id = $1 \
+               OR EXISTS (SELECT 1 FROM resources p WHERE p.id = r.project_id AND p.owner_id = $1) OR EXISTS (SELECT 1 FROM shares s WHERE (s.resource_id = r.id OR s.resource_id = r.project_id) \
                AND (s.subject_type = 'all_users' OR (s.subject_type = 'user' AND s.subject_id = $1) \
                     OR (s.subject_type = 'team' AND s.subject_id IN (SELECT m.team_id FROM team_members m WHERE m.user_id = $1))))) \
            AND ($3 IS NULL OR r.kind = $3) AND ($4 IS NULL OR r.id > $4) \
-         ORDER BY r.id LIMIT $5",
-    )
-    .bind(user.to_string())
-    .bind(i64::from(all))
-    .bind(kind.map(|k| k.as_str()))
-    .bind(after.map(|a| a.to_string()))
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    rows.iter().map(resource_from_row).collect()
-}
-
-fn level(s: &str) -> Result<Level> {
-    match s {
-        "view" => Ok(Level::View),
-        "edit" => Ok(Level::Edit),
-        other => Err(Error::internal_msg(format!("unknown share level {other}"))),
-    }
-}
-
-fn subject(kind: &str, id: &str) -> Result<Subject> {
-    let bad = || Error::internal_msg(format!("bad share subject {kind}:{id}"));
-    match kind {
-        "user" => Ok(Subject::User(UserId::parse(id).map_err(|_| bad())?)),
-        "team" => Ok(Subject::Team(TeamId::parse(id).map_err(|_| bad())?)),
-        "all_users" => Ok(Subject::AllUsers),
-        _ => Err(bad()),
-    }
-}
-
-fn subject_columns(s: &Subject) -> (&'static str, String) {
-    match s {
-        Subject::User(u) => ("user", u.to_string()),
-        Subject::Team(t) => ("team", t.to_string()),
-        Subject::AllUsers => ("all_users", String::new()),
-    }
-}
-
-pub async fn shares_of(c: &mut AnyConnection, resource: ResourceId) -> Result<Vec<Share>> {
-    let rows = sqlx::query("SELECT resource_id, subject_type, subject_id, level, expires_at, created_at FROM shares WHERE resource_id = $1 ORDER BY subject_type, subject_id")
-        .bind(resource.to_string())
+         ORDER BY r.id LIMIT $5"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(user.to_string())
+        .bind(i64::from(all))
+        .bind(kind.map(|k| k.as_str()))
+        .bind(after.map(|a| a.to_string()))
+        .bind(limit)
         .fetch_all(c)
         .await
         .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            Ok(Share {
-                resource_id: ResourceId(get_uuid(r, "resource_id")?),
-                subject: subject(&get::<String>(r, "subject_type")?, &get::<String>(r, "subject_id")?)?,
-                level: level(&get::<String>(r, "level")?)?,
-                expires_at: get_opt_time(r, "expires_at")?,
-                created_at: get_time(r, "created_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(resource_from_row).collect()
 }
 
-pub async fn grants_for(c: &mut AnyConnection, resource: ResourceId, project: Option<ResourceId>, user: UserId) -> Result<Vec<Grant>> {
-    let rows = sqlx::query(
-        "SELECT resource_id, subject_type, subject_id, level, expires_at FROM shares \
-         WHERE (resource_id = $1 OR resource_id = $2) \
-           AND (subject_type = 'all_users' OR (subject_type = 'user' AND subject_id = $3) \
-                OR (subject_type = 'team' AND subject_id IN (SELECT team_id FROM team_members WHERE user_id = $3)))",
-    )
-    .bind(resource.to_string())
-    .bind(project.map(|p| p.to_string()))
-    .bind(user.to_string())
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    let own = resource.to_string();
-    rows.iter()
-        .map(|r| {
-            Ok(Grant {
-                subject: subject(&get::<String>(r, "subject_type")?, &get::<String>(r, "subject_id")?)?,
-                level: level(&get::<String>(r, "level")?)?,
-                expires_at: get_opt_time(r, "expires_at")?,
-                via_project: get::<String>(r, "resource_id")? != own,
-            })
-        })
-        .collect()
-}
-
-pub async fn replace_shares(c: &mut AnyConnection, resource: ResourceId, shares: &[Share]) -> Result<()> {
-    sqlx::query("DELETE FROM shares WHERE resource_id = $1").bind(resource.to_string()).execute(&mut *c).await.map_err(db_err)?;
-    for s in shares {
-        let (kind, id) = subject_columns(&s.subject);
-        sqlx::query(
-            "INSERT INTO shares (resource_id, subject_type, subject_id, level, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(resource.to_string())
-        .bind(kind)
-        .bind(id)
-        .bind(s.level.as_str())
-        .bind(opt_ms(s.expires_at))
-        .bind(ms(s.created_at))
-        .execute(&mut *c)
+pub async fn set_visibility(c: &mut AnyConnection, id: ResourceId, visibility: Visibility, at: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE resources SET visibility = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(visibility.as_str())
+        .bind(ms(at))
+        .execute(c)
         .await
         .map_err(db_err)?;
-    }
     Ok(())
+}
+
+/// The workspaces of `project`, by id, at most `limit`.
+pub async fn workspaces_of(c: &mut AnyConnection, project: ResourceId, limit: i64) -> Result<Vec<Resource>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM resources r WHERE r.project_id = $1 ORDER BY r.id LIMIT $2"));
+    let rows = sqlx::query(sql).bind(project.to_string()).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(resource_from_row).collect()
 }
 
 pub async fn put_credentials(c: &mut AnyConnection, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()> {

@@ -98,7 +98,10 @@ pub async fn delete_of_user(c: &mut AnyConnection, user: UserId, keep: Option<Se
     Ok(done.rows_affected())
 }
 
-fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
+/// The columns `token_from_row` reads.
+pub(crate) const TOKEN_COLUMNS: &str = "id, user_id, name, token_hash, created_at, expires_at, last_used_at";
+
+pub(crate) fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
     Ok(ApiToken {
         id: TokenId(get_uuid(row, "id")?),
         user_id: UserId(get_uuid(row, "user_id")?),

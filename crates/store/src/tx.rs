@@ -1,18 +1,25 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, db_err, links, mfa, resources, sessions, teams, throttles, users};
+use crate::{Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, sessions, shares, teams, throttles, users};
 use async_trait::async_trait;
 use keyward_core::Result;
-use keyward_core::access::{Grant, Kind};
+use keyward_core::access::{Grant, Kind, Subject, Visibility};
+use keyward_core::chain::{ChainKeys, StoredEvent};
+use keyward_core::index::Change;
 use keyward_core::model::{
     ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
 };
 use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
+use keyward_core::review::{Review, ReviewId, ReviewItem};
+use keyward_core::store::ReviewFacts;
 use keyward_core::store::{AuditFilter, LockKey, ThrottleRaise, ThrottleSettle, Tx, UserFilter};
-use keyward_core::types::{ResourceId, SessionId, TeamId, TokenId, UserId};
+use keyward_core::store::{CommitHook, NodeLease, ShareKey};
+use keyward_core::types::{ResourceId, SessionId, ShareId, TeamId, TokenId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Transaction};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
 
@@ -25,23 +32,36 @@ pub struct SqlTx {
     conn: Conn,
     engine: Engine,
     /// Held until the transaction ends (SQLite's single writer).
-    _writer: Option<OwnedMutexGuard<()>>,
-}
-
-/// Moves the access-data generation on (see `Tx::authz_generation`). Called by every store
-/// method that changes what a cached decision or token depends on, so no write path can forget it.
-async fn bump(c: &mut AnyConnection) -> Result<()> {
-    sqlx::query("UPDATE authz_generation SET value = value + 1 WHERE id = 1").execute(c).await.map_err(db_err)?;
-    Ok(())
+    writer: Option<OwnedMutexGuard<()>>,
+    /// What this transaction changed in the access data: recorded in the change log at commit
+    /// by the store methods themselves, so no write path can forget it.
+    changes: BTreeSet<Change>,
+    /// Told after commit (the index's sync).
+    hook: Option<Arc<dyn CommitHook>>,
+    /// The audit chain's keys, and the events this transaction wrote, in order: they are
+    /// chained and inserted at commit (`chain::append`), so no write path can skip the chain.
+    chain: Arc<ChainKeys>,
+    pending_audit: Vec<StoredEvent>,
 }
 
 impl SqlTx {
-    pub fn plain(conn: PoolConnection<Any>, engine: Engine) -> Self {
-        SqlTx { conn: Conn::Plain(conn), engine, _writer: None }
+    pub fn plain(conn: PoolConnection<Any>, engine: Engine, chain: Arc<ChainKeys>) -> Self {
+        SqlTx { conn: Conn::Plain(conn), engine, writer: None, changes: BTreeSet::new(), hook: None, chain, pending_audit: Vec::new() }
     }
 
-    pub fn transaction(tx: Transaction<'static, Any>, engine: Engine, writer: Option<OwnedMutexGuard<()>>) -> Self {
-        SqlTx { conn: Conn::Tx(tx), engine, _writer: writer }
+    pub fn transaction(
+        tx: Transaction<'static, Any>,
+        engine: Engine,
+        writer: Option<OwnedMutexGuard<()>>,
+        chain: Arc<ChainKeys>,
+        hook: Option<Arc<dyn CommitHook>>,
+    ) -> Self {
+        SqlTx { conn: Conn::Tx(tx), engine, writer, changes: BTreeSet::new(), hook, chain, pending_audit: Vec::new() }
+    }
+
+    /// Notes a change to access data, for the change log.
+    fn changed(&mut self, change: Change) {
+        self.changes.insert(change);
     }
 
     fn c(&mut self) -> &mut AnyConnection {
@@ -55,10 +75,21 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
-        match self.conn {
-            Conn::Plain(_) => Ok(()),
-            Conn::Tx(t) => t.commit().await.map_err(db_err),
+        let SqlTx { conn, engine, writer, changes, hook, chain, mut pending_audit } = *self;
+        let Conn::Tx(mut t) = conn else { return Ok(()) };
+        // Both ordering points sit at the very end, always in this order (the access-data
+        // sequence, then the audit head), so two writers can never wait on each other in a cycle.
+        let seq = if changes.is_empty() { None } else { Some(authz::record(&mut t, engine, &changes, OffsetDateTime::now_utc()).await?) };
+        if !pending_audit.is_empty() {
+            chain::append(&mut t, engine, &chain, &mut pending_audit).await?;
         }
+        t.commit().await.map_err(db_err)?;
+        // The next writer may go while this one waits for the nodes to apply its change.
+        drop(writer);
+        if let (Some(seq), Some(hook)) = (seq, hook) {
+            hook.committed(seq).await;
+        }
+        Ok(())
     }
 
     async fn lock(&mut self, key: LockKey) -> Result<()> {
@@ -70,6 +101,7 @@ impl Tx for SqlTx {
                 let (class, instance) = match key {
                     LockKey::Admins => ("admins", String::new()),
                     LockKey::Team(t) => ("team", t.to_string()),
+                    LockKey::Shares(r) => ("shares", r.to_string()),
                 };
                 sqlx::query("SELECT pg_advisory_xact_lock(7201, hashtext($1 || ':' || $2))")
                     .bind(class)
@@ -83,11 +115,14 @@ impl Tx for SqlTx {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {
-        users::insert(self.c(), user).await
+        users::insert(self.c(), user).await?;
+        self.changed(Change::User(user.id));
+        Ok(())
     }
     async fn update_user(&mut self, user: &User) -> Result<()> {
         users::update(self.c(), user).await?;
-        bump(self.c()).await
+        self.changed(Change::User(user.id));
+        Ok(())
     }
     async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
         users::by_id(self.c(), id).await
@@ -99,6 +134,7 @@ impl Tx for SqlTx {
         users::count_lasting_admins(self.c(), except).await
     }
     async fn delete_invited_user(&mut self, id: UserId) -> Result<bool> {
+        self.changed(Change::User(id));
         users::delete_invited(self.c(), id).await
     }
     async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>> {
@@ -172,7 +208,9 @@ impl Tx for SqlTx {
     }
 
     async fn insert_api_token(&mut self, token: &ApiToken) -> Result<()> {
-        sessions::insert_token(self.c(), token).await
+        sessions::insert_token(self.c(), token).await?;
+        self.changed(Change::Tokens(token.user_id));
+        Ok(())
     }
     async fn api_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
         sessions::token_by_hash(self.c(), token_hash).await
@@ -185,12 +223,12 @@ impl Tx for SqlTx {
     }
     async fn delete_api_token(&mut self, id: TokenId, user: UserId) -> Result<bool> {
         let done = sessions::delete_token(self.c(), id, user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Tokens(user));
         Ok(done)
     }
     async fn delete_api_tokens_of(&mut self, user: UserId) -> Result<u64> {
         let done = sessions::delete_tokens_of(self.c(), user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Tokens(user));
         Ok(done)
     }
 
@@ -221,7 +259,14 @@ impl Tx for SqlTx {
     }
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()> {
-        audit::insert(self.c(), event).await
+        match self.conn {
+            Conn::Tx(_) => {
+                self.pending_audit.push(StoredEvent::of(event));
+                Ok(())
+            }
+            // An event must commit with the change it records, so it needs a write transaction.
+            Conn::Plain(_) => Err(keyward_core::Error::internal_msg("an audit event was written outside a write transaction")),
+        }
     }
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         audit::list(self.c(), filter).await
@@ -238,7 +283,7 @@ impl Tx for SqlTx {
     }
     async fn delete_team(&mut self, team: TeamId) -> Result<bool> {
         let done = teams::delete(self.c(), team).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Team(team));
         Ok(done)
     }
     async fn team_by_id(&mut self, id: TeamId) -> Result<Option<Team>> {
@@ -252,12 +297,12 @@ impl Tx for SqlTx {
     }
     async fn add_member(&mut self, team: TeamId, user: UserId, at: OffsetDateTime) -> Result<bool> {
         let done = teams::add_member(self.c(), team, user, at).await?;
-        bump(self.c()).await?;
+        self.changed(Change::User(user));
         Ok(done)
     }
     async fn remove_member(&mut self, team: TeamId, user: UserId) -> Result<bool> {
         let done = teams::remove_member(self.c(), team, user).await?;
-        bump(self.c()).await?;
+        self.changed(Change::User(user));
         Ok(done)
     }
     async fn teams_of(&mut self, user: UserId) -> Result<Vec<TeamId>> {
@@ -274,15 +319,18 @@ impl Tx for SqlTx {
     }
 
     async fn insert_resource(&mut self, resource: &Resource) -> Result<()> {
-        resources::insert(self.c(), resource).await
+        resources::insert(self.c(), resource).await?;
+        self.changed(Change::Resource(resource.id));
+        Ok(())
     }
     async fn update_resource(&mut self, resource: &Resource) -> Result<()> {
         resources::update(self.c(), resource).await?;
-        bump(self.c()).await
+        self.changed(Change::Resource(resource.id));
+        Ok(())
     }
     async fn delete_resource(&mut self, id: ResourceId) -> Result<bool> {
         let done = resources::delete(self.c(), id).await?;
-        bump(self.c()).await?;
+        self.changed(Change::Resource(id));
         Ok(done)
     }
     async fn resource_by_id(&mut self, id: ResourceId) -> Result<Option<Resource>> {
@@ -302,14 +350,15 @@ impl Tx for SqlTx {
         resources::candidates(self.c(), user, all, kind, after, limit).await
     }
     async fn shares_of(&mut self, resource: ResourceId) -> Result<Vec<Share>> {
-        resources::shares_of(self.c(), resource).await
+        shares::shares_of(self.c(), resource).await
     }
     async fn grants_for(&mut self, resource: ResourceId, project: Option<ResourceId>, user: UserId) -> Result<Vec<Grant>> {
-        resources::grants_for(self.c(), resource, project, user).await
+        shares::grants_for(self.c(), resource, project, user).await
     }
     async fn replace_shares(&mut self, resource: ResourceId, shares: &[Share]) -> Result<()> {
-        resources::replace_shares(self.c(), resource, shares).await?;
-        bump(self.c()).await
+        shares::replace_shares(self.c(), resource, shares).await?;
+        self.changed(Change::Resource(resource));
+        Ok(())
     }
     async fn put_credentials(&mut self, resource: ResourceId, sealed: &str, by: UserId, at: OffsetDateTime) -> Result<()> {
         resources::put_credentials(self.c(), resource, sealed, by, at).await
@@ -324,16 +373,132 @@ impl Tx for SqlTx {
         resources::update_sealed(self.c(), value).await
     }
 
-    async fn authz_generation(&mut self) -> Result<i64> {
-        let row: (i64,) = sqlx::query_as("SELECT value FROM authz_generation WHERE id = 1").fetch_one(self.c()).await.map_err(db_err)?;
-        Ok(row.0)
-    }
-
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {
         links::setting(self.c(), key).await
     }
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
-        links::put_setting(self.c(), key, value, at).await
+        links::put_setting(self.c(), key, value, at).await?;
+        if key == keyward_core::policy::SECURITY_POLICY_KEY {
+            self.changed(Change::Policy);
+        }
+        Ok(())
+    }
+
+    // access reviews, offboarding and job leases
+    async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts> {
+        reviews::facts(self.c(), now).await
+    }
+    async fn insert_review(&mut self, review: &Review) -> Result<()> {
+        reviews::insert(self.c(), review).await
+    }
+    async fn update_review(&mut self, review: &Review) -> Result<()> {
+        reviews::update(self.c(), review).await
+    }
+    async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>> {
+        reviews::by_id(self.c(), id).await
+    }
+    async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>> {
+        reviews::list(self.c(), open_only, limit).await
+    }
+    async fn insert_review_item(&mut self, item: &ReviewItem, position: i64) -> Result<()> {
+        reviews::insert_item(self.c(), item, position).await
+    }
+    async fn update_review_item(&mut self, item: &ReviewItem) -> Result<()> {
+        reviews::update_item(self.c(), item).await
+    }
+    async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>> {
+        reviews::items(self.c(), review).await
+    }
+    async fn inactive_users(&mut self, cutoff: OffsetDateTime) -> Result<Vec<User>> {
+        reviews::inactive_users(self.c(), cutoff).await
+    }
+    async fn departures(&mut self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<User>> {
+        reviews::departures(self.c(), from, to).await
+    }
+    async fn count_failed_sign_ins(&mut self, since: OffsetDateTime) -> Result<i64> {
+        reviews::count_failed_sign_ins(self.c(), since).await
+    }
+    async fn take_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool> {
+        reviews::take_lease(self.c(), name, holder, now, until).await
+    }
+    async fn release_lease(&mut self, name: &str, holder: &str, now: OffsetDateTime, next_run_at: OffsetDateTime) -> Result<()> {
+        reviews::release_lease(self.c(), name, holder, now, next_run_at).await
+    }
+
+    // the authorization index
+    async fn authz_seq(&mut self) -> Result<i64> {
+        authz::seq(self.c()).await
+    }
+    async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, Change)>> {
+        authz::changes_after(self.c(), seq, limit).await
+    }
+    async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
+        authz::users_page(self.c(), after, limit).await
+    }
+    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
+        authz::memberships_page(self.c(), after, limit).await
+    }
+    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
+        authz::resources_page(self.c(), after, limit).await
+    }
+    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
+        authz::shares_page(self.c(), after, limit).await
+    }
+    async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
+        authz::tokens_page(self.c(), after, limit).await
+    }
+    async fn put_node(&mut self, node: &NodeLease) -> Result<()> {
+        authz::put_node(self.c(), node).await
+    }
+    async fn remove_node(&mut self, id: &str) -> Result<()> {
+        authz::remove_node(self.c(), id).await
+    }
+    async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>> {
+        authz::live_nodes(self.c(), now_ms).await
+    }
+    async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64> {
+        authz::prune(self.c(), before).await
+    }
+    // sharing (task C): single-share operations, team shares on team deletion, workspaces of a project
+    async fn upsert_share(&mut self, share: &Share) -> Result<Share> {
+        let stored = shares::upsert(self.c(), share).await?;
+        self.changed(Change::Resource(share.resource_id));
+        Ok(stored)
+    }
+    async fn delete_share(&mut self, resource: ResourceId, id: ShareId) -> Result<Option<Share>> {
+        let gone = shares::delete(self.c(), resource, id).await?;
+        self.changed(Change::Resource(resource));
+        Ok(gone)
+    }
+    async fn delete_subject_shares(&mut self, subject: &Subject) -> Result<Vec<Share>> {
+        let gone = shares::delete_of_subject(self.c(), subject).await?;
+        for s in &gone {
+            self.changed(Change::Resource(s.resource_id));
+        }
+        Ok(gone)
+    }
+    async fn workspaces_of(&mut self, project: ResourceId, limit: i64) -> Result<Vec<Resource>> {
+        resources::workspaces_of(self.c(), project, limit).await
+    }
+    async fn set_visibility(&mut self, resource: ResourceId, visibility: Visibility, at: OffsetDateTime) -> Result<()> {
+        resources::set_visibility(self.c(), resource, visibility, at).await?;
+        self.changed(Change::Resource(resource));
+        Ok(())
+    }
+
+    // audit chain and export (the audit area)
+    async fn audit_head(&mut self) -> Result<(i64, String)> {
+        chain::head(self.c()).await
+    }
+    async fn audit_page(&mut self, filter: &AuditFilter, after_seq: i64, upto_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let engine = self.engine;
+        chain::page(self.c(), engine, filter, after_seq, upto_seq, limit).await
+    }
+    async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64> {
+        chain::count(self.c(), filter, upto_seq).await
+    }
+    async fn first_unchained_audit_event(&mut self) -> Result<Option<String>> {
+        chain::first_unchained(self.c()).await
     }
 
     // authentication hardening: attempts counted before they are evaluated
@@ -349,8 +514,5 @@ impl Tx for SqlTx {
     }
     async fn settle_throttle(&mut self, key: &str, settle: ThrottleSettle) -> Result<Option<Throttle>> {
         throttles::settle(self.c(), key, settle).await
-    }
-    async fn bump_authz_generation(&mut self) -> Result<()> {
-        bump(self.c()).await
     }
 }

@@ -10,6 +10,9 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+/// The columns `from_row` reads.
+pub(crate) const COLUMNS: &str = "id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at";
+
 pub fn from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(get_uuid(row, "id")?),

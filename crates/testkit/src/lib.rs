@@ -87,8 +87,14 @@ pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Config))
             (Some(db.url.clone()), Some(db))
         }
     };
-    let config = Config { data_dir: data_dir.clone(), listen: "127.0.0.1:0".into(), database_url, ..Config::default() };
+    let config = Config { data_dir: data_dir.clone(), listen: "127.0.0.1:0".into(), database_url, ..test_config() };
     Some(start(config, configure, pg).await)
+}
+
+/// The configuration every test node starts from: background jobs run once at start-up and
+/// then only when a test calls `kw.run_jobs` (so a test that moves the clock decides when).
+fn test_config() -> Config {
+    Config { jobs_interval_seconds: 24 * 3600, ..Config::default() }
 }
 
 /// Opens and serves a node with `config` on a random port.
@@ -117,7 +123,11 @@ impl TestApp {
     /// Another node on the same database, as a scale-out deployment runs them.
     pub async fn second_node(&self) -> TestApp {
         let data_dir = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
-        let config = Config { data_dir, listen: "127.0.0.1:0".into(), database_url: Some(self.database_url.clone()), ..Config::default() };
+        // Nodes of one deployment share the master key (KEYWARD_MASTER_KEY), as the README says.
+        let key = std::fs::read_to_string(self.data_dir.join("keyward.key")).expect("the first node's key file");
+        let master_key = key.lines().next().map(str::to_owned);
+        let config =
+            Config { data_dir, listen: "127.0.0.1:0".into(), database_url: Some(self.database_url.clone()), master_key, ..test_config() };
         start(config, |_| {}, None).await
     }
 

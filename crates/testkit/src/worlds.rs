@@ -12,12 +12,22 @@ pub struct U {
     pub active: bool,
 }
 
+/// A data source's visibility, as DESIGN.md §2 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum V {
+    Private,
+    AllUsers,
+    Specific,
+}
+
 #[derive(Debug, Clone)]
 pub struct R {
     pub kind: Kind,
     pub owner: usize,
     /// For workspaces: index of a project resource.
     pub project: Option<usize>,
+    /// Data sources: who may use it; every other kind is `Specific` (its shares apply).
+    pub visibility: V,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +67,8 @@ pub fn world() -> impl Strategy<Value = World> {
     (1usize..6, 0usize..4, 1usize..7).prop_flat_map(|(nu, nt, nr)| {
         let users = prop::collection::vec((role(), prop::bool::weighted(0.85)).prop_map(|(role, active)| U { role, active }), nu);
         let teams = prop::collection::vec(prop::collection::vec(0..nu, 0..nu + 1), nt);
-        let resources = prop::collection::vec((kind(), 0..nu, 0..nr), nr);
+        let vis = prop_oneof![Just(V::Private), Just(V::AllUsers), Just(V::Specific)];
+        let resources = prop::collection::vec((kind(), 0..nu, 0..nr, vis), nr);
         let subject = prop_oneof![(0..nu).prop_map(S::User), (0..nt.max(1)).prop_map(S::Team), Just(S::All)];
         let shares = prop::collection::vec((0..nr, subject, any::<bool>(), prop::option::of(-120i64..120)), 0..10);
         (users, teams, resources, shares).prop_map(move |(users, teams, raw, shares)| {
@@ -66,10 +77,15 @@ pub fn world() -> impl Strategy<Value = World> {
             let projects: Vec<usize> = kinds.iter().enumerate().filter(|(_, k)| **k == Kind::Project).map(|(i, _)| i).collect();
             let resources = raw
                 .iter()
-                .map(|(k, owner, p)| match k {
-                    Kind::Workspace if !projects.is_empty() => R { kind: *k, owner: *owner, project: Some(projects[p % projects.len()]) },
-                    Kind::Workspace => R { kind: Kind::Project, owner: *owner, project: None },
-                    _ => R { kind: *k, owner: *owner, project: None },
+                .map(|(k, owner, p, v)| {
+                    let visibility = if *k == Kind::DataSource { *v } else { V::Specific };
+                    match k {
+                        Kind::Workspace if !projects.is_empty() => {
+                            R { kind: *k, owner: *owner, project: Some(projects[p % projects.len()]), visibility }
+                        }
+                        Kind::Workspace => R { kind: Kind::Project, owner: *owner, project: None, visibility },
+                        _ => R { kind: *k, owner: *owner, project: None, visibility },
+                    }
                 })
                 .collect();
             // One share per resource and subject, as the store keeps them (the last one wins).
@@ -97,13 +113,19 @@ pub fn reference(w: &World, u: usize, r: usize) -> u8 {
         return 3;
     }
     let mut best = if res.owner == u { 3 } else { 0 };
+    // The owner of a workspace's project has full access to it.
+    if res.kind == Kind::Workspace && res.project.is_some_and(|p| w.resources[p].owner == u) {
+        best = 3;
+    }
+    // On a data source only the shares its visibility names count.
+    let specific = res.kind != Kind::DataSource || res.visibility == V::Specific;
     for s in &w.shares {
         let on_it = s.resource == r || (res.kind == Kind::Workspace && Some(s.resource) == res.project);
         let live = s.expires_in.is_none_or(|m| m > 0);
         let me = match s.subject {
-            S::User(x) => x == u,
-            S::Team(t) => w.teams[t].contains(&u),
-            S::All => res.kind == Kind::DataSource,
+            S::User(x) => x == u && specific,
+            S::Team(t) => w.teams[t].contains(&u) && specific,
+            S::All => res.kind == Kind::DataSource && res.visibility == V::AllUsers,
         };
         if on_it && live && me {
             best = best.max(if s.edit { 2 } else { 1 });

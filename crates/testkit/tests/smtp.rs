@@ -7,7 +7,7 @@ use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-engine_tests!(invitation_by_email_reaches_the_smtp_server);
+engine_tests!(invitation_by_email_reaches_the_smtp_server, access_review_reminders_reach_the_smtp_server);
 
 struct Sink(Child);
 
@@ -67,5 +67,26 @@ async fn invitation_by_email_reaches_the_smtp_server(engine: Engine) {
     let (status, _) = app.client().post("/api/v1/invitations/accept", json!({ "token": token, "password": "Plover-Quartz-42!" })).await;
     assert_eq!(status, StatusCode::OK);
     assert!(app.outbox().is_empty(), "with SMTP configured nothing goes to the outbox");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn access_review_reminders_reach_the_smtp_server(engine: Engine) {
+    let (_sink, port, dir) = start_sink();
+    let Some(app) = spawn_app_with(engine, |c| {
+        c.smtp_host = Some("127.0.0.1".into());
+        c.smtp_port = Some(port);
+        c.smtp_security = keyward_server::config::SmtpSecurity::None;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.admin().await;
+    let (status, review) = admin.post("/api/v1/access-reviews", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{review}");
+    let message = wait_for_message(&dir).await.replace("=\r\n", "").replace("=\n", "");
+    assert!(message.contains("X-Envelope-To: ada@example.com"), "{message}");
+    assert!(message.contains("Access review: 1 item to decide"), "{message}");
+    assert!(message.contains(&format!("/settings/access-reviews/{}", review["id"].as_str().unwrap())), "{message}");
     let _ = std::fs::remove_dir_all(&dir);
 }

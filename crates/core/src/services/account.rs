@@ -96,7 +96,7 @@ impl Keyward {
         // Why capped: a user the policy requires MFA of, who has none, must not keep a token
         // that outlives their grace period (past it, it would be restricted anyway; capped, it
         // stays dead even if the policy is relaxed and tightened again).
-        let expires_at = crate::cache::earliest([expires_in_days.map(|d| now + Duration::days(d)), actor.mfa_deadline]);
+        let expires_at = [expires_in_days.map(|d| now + Duration::days(d)), actor.mfa_deadline].into_iter().flatten().min();
         // Why a prefix: secret scanners and people can tell a Keyward token at a glance.
         let secret = format!("kw_{}", new_token(self.random.as_ref()));
         let token = ApiToken {

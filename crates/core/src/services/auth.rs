@@ -201,50 +201,51 @@ impl Keyward {
             via: AuthVia::Session { id: session.id, csrf_token: session.csrf_token, mfa_pending: session.mfa_pending },
             meta,
             mfa_deadline,
-            generation: None,
             mfa_restricted,
         })
     }
 
-    /// The actor behind an API token, or 401. A token of a user past their MFA deadline is
-    /// restricted like their sessions.
+    /// The actor behind an API token, or 401. Answered from the node's index when it may
+    /// answer (no SQL), otherwise from the database; the last-used time is written at most once a
+    /// minute, off the request's path. A token of a user past their MFA deadline is restricted
+    /// like their sessions.
     pub async fn authenticate_token(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
         let now = self.clock.now();
         let hash = token_hash(token);
-        let mut tx = self.store.read().await?;
-        // The generation is read before anything else, so a remembered token (or policy) is
-        // never older than the last committed revocation, deactivation, role or policy change.
-        let generation = tx.authz_generation().await?;
-        let (api_token, user) = match self.cache.token(&hash, generation, now) {
-            Some(hit) => hit,
-            None => {
+        let (api_token, user, mfa_policy) = match (self.index.token(&hash), self.index.policy()) {
+            (Some(found), Some(policy)) => {
+                let (t, u) = found.ok_or(Error::Unauthenticated)?;
+                (t, u, policy.mfa)
+            }
+            _ => {
+                let mut tx = self.store.read().await?;
                 let api_token = tx.api_token_by_hash(&hash).await?.ok_or(Error::Unauthenticated)?;
                 let user = tx.user_by_id(api_token.user_id).await?.ok_or(Error::Unauthenticated)?;
-                self.cache.put_token(&hash, generation, api_token.clone(), user.clone());
-                (api_token, user)
+                let policy = self.security_policy(tx.as_mut()).await?;
+                (api_token, user, policy.mfa)
             }
         };
-        let mfa_policy = match self.cache.mfa_policy(generation) {
-            Some(p) => p,
-            None => {
-                let p = std::sync::Arc::new(self.security_policy(tx.as_mut()).await?.mfa);
-                self.cache.put_mfa_policy(generation, p.clone());
-                p
-            }
-        };
-        drop(tx);
         if api_token.expires_at.is_some_and(|t| now >= t) || !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
         let (mfa_deadline, mfa_restricted) = mfa_standing(&mfa_policy, &user, now);
-        if api_token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
-            let mut tx = self.store.write().await?;
-            tx.touch_api_token(api_token.id, now).await?;
-            tx.touch_user(user.id, now).await?;
-            tx.commit().await?;
-            self.cache.touched(&hash, now);
+        if self.activity.due(api_token.id, api_token.last_used_at, now) {
+            let kw = self.clone();
+            let (token_id, user_id) = (api_token.id, user.id);
+            tokio::spawn(async move {
+                let result = async {
+                    let mut tx = kw.store.write().await?;
+                    tx.touch_api_token(token_id, now).await?;
+                    tx.touch_user(user_id, now).await?;
+                    tx.commit().await
+                }
+                .await;
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "could not record an API token's last use");
+                }
+            });
         }
-        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline, generation: Some(generation), mfa_restricted })
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline, mfa_restricted })
     }
 
     /// Ends the actor's session on the server.

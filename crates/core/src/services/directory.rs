@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{AuditRecord, LoginAttempt, User};
 use crate::policy::Capability;
 use crate::store::{AuditFilter, UserFilter};
-use crate::types::UserId;
+use crate::types::{UserId, UserStatus};
 
 /// The most items one page of a list may hold.
 pub const MAX_PAGE: i64 = 200;
@@ -36,17 +36,35 @@ impl Keyward {
         Ok(out)
     }
 
-    /// The directory: every signed-in user may see it (to share with people).
+    /// The directory: every signed-in user may see it (to share with people). Admins see every
+    /// account and filter as they like; everyone else sees active users only, and may not filter
+    /// by role or by a status other than `active` (400 `filter_not_allowed`).
     pub async fn list_users(&self, actor: &Actor, mut filter: UserFilter) -> Result<Vec<User>> {
         actor.require(Capability::SeeDirectory)?;
+        if !actor.can(Capability::ManageUsers) {
+            // Why: who holds which role tells an attacker whom to aim at (the admins), and who
+            // was invited or deactivated is the organisation's business, not the directory's.
+            if filter.role.is_some() {
+                return Err(Error::invalid_field("role", "filter_not_allowed", "Only admins may filter users by role."));
+            }
+            if filter.status.is_some_and(|s| s != UserStatus::Active) {
+                return Err(Error::invalid_field("status", "filter_not_allowed", "Only admins may filter users by status."));
+            }
+            filter.status = Some(UserStatus::Active);
+        }
         filter.limit = filter.limit.clamp(1, MAX_PAGE);
         self.store.read().await?.list_users(&filter).await
     }
 
-    /// One user; 404 when there is none.
+    /// One user; 404 when there is none, and for non-admins also when the account is invited or
+    /// deactivated (the directory does not show those to them; anyone may read themself).
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         actor.require(Capability::SeeDirectory)?;
-        self.store.read().await?.user_by_id(id).await?.ok_or(Error::NotFound("User"))
+        let user = self.store.read().await?.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        if user.status != UserStatus::Active && user.id != actor.user.id && !actor.can(Capability::ManageUsers) {
+            return Err(Error::NotFound("User"));
+        }
+        Ok(user)
     }
 
     /// A user's sign-in attempts, newest first: admins for anyone, users for themselves.

@@ -12,14 +12,24 @@ use crate::types::{Email, FullName, Role, TeamId, UserId, UserStatus};
 use serde_json::json;
 use time::OffsetDateTime;
 
-/// An invitation as made or resent.
-#[derive(Debug)]
+/// An invitation as made or resent. `Debug` leaves the link out: it is a credential.
 pub struct Invited {
     pub user: User,
     /// The link; shown to the admin only when no email was sent (or sending failed).
     pub link: String,
     pub expires_at: OffsetDateTime,
     pub email_sent: bool,
+}
+
+impl std::fmt::Debug for Invited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invited")
+            .field("user", &self.user.id)
+            .field("link", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("email_sent", &self.email_sent)
+            .finish()
+    }
 }
 
 /// A pending invitation as listed.

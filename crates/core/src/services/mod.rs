@@ -2,16 +2,25 @@
 //! the request's origin where nobody is signed in yet) and checks permission before reading.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
+pub mod authz;
+pub mod backup;
 pub mod directory;
 pub mod email_keys;
 pub mod invitations;
+pub mod jobs;
 pub mod mfa;
 pub mod mfa_signin;
+pub mod overview;
 pub mod policies;
 pub mod reset;
+pub mod resource_view;
 pub mod resources;
+pub mod review_apply;
+pub mod reviews;
 pub mod setup;
+pub mod shares;
 pub mod sharing;
 pub mod teams;
 pub mod throttle;

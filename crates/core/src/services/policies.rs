@@ -28,9 +28,6 @@ impl Keyward {
         let policy = SecurityPolicy { mfa: new.mfa.settle(&before.mfa, now)?, ..new };
         let text = serde_json::to_string(&policy).map_err(Error::internal)?;
         tx.put_setting(SECURITY_POLICY_KEY, &text, now).await?;
-        // The policy decides what every session and API token may do: nodes forget the policy
-        // (and tokens) they remember.
-        tx.bump_authz_generation().await?;
         tx.insert_audit(
             &AuditEvent::by(actor, "policy.update", now).target("policy", "security").details(json!({ "before": before, "after": policy })),
         )

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::mail;
 use crate::model::{AuditEvent, LinkPurpose};
 use crate::password::Password;
-use crate::services::setup::find_link;
+use crate::services::setup::{LinkInfo, find_link};
 use crate::types::{Email, UserStatus};
 use serde_json::json;
 use time::Duration;
@@ -59,7 +59,7 @@ impl Keyward {
     pub async fn confirm_password_reset(&self, meta: &RequestMeta, token: &str, new_password: &Password) -> Result<()> {
         let now = self.clock.now();
         let mut tx = self.store.read().await?;
-        let info = find_link(tx.as_mut(), token, &[LinkPurpose::PasswordReset], now).await?;
+        let info = find_reset_link(tx.as_mut(), token, now).await?;
         let policy = self.security_policy(tx.as_mut()).await?;
         drop(tx);
         policy.password.check(new_password, &[&info.user.email, &info.user.full_name])?;
@@ -75,8 +75,18 @@ impl Keyward {
     }
 
     /// The reset link behind `token`, if it can still be used (for the reset page).
-    pub async fn reset_link(&self, token: &str) -> Result<crate::services::setup::LinkInfo> {
+    pub async fn reset_link(&self, token: &str) -> Result<LinkInfo> {
         let mut tx = self.store.read().await?;
-        find_link(tx.as_mut(), token, &[LinkPurpose::PasswordReset], self.clock.now()).await
+        find_reset_link(tx.as_mut(), token, self.clock.now()).await
     }
+}
+
+/// A usable reset link of an active account. Why the status: a reset sets the password of an
+/// active account only; deactivation voids the links, and this refuses any a race let through.
+async fn find_reset_link(tx: &mut dyn crate::store::Tx, token: &str, now: time::OffsetDateTime) -> Result<LinkInfo> {
+    let info = find_link(tx, token, &[LinkPurpose::PasswordReset], now).await?;
+    if info.user.status != UserStatus::Active {
+        return Err(crate::Error::NotFound("Reset link"));
+    }
+    Ok(info)
 }

@@ -2,7 +2,7 @@
 //! caller may see, changing and deleting them. Every answer goes through `access::decide`.
 
 use crate::Keyward;
-use crate::access::{self, Action, Decision, Kind, Level};
+use crate::access::{self, Action, Decision, Kind, Level, Visibility};
 use crate::context::Actor;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, Resource, Usage, User};
@@ -33,6 +33,8 @@ pub struct ResourceChanges {
     pub cpu_millis: Option<i64>,
     pub memory_mib: Option<i64>,
     pub storage_gib: Option<i64>,
+    /// A data source's visibility (needs the right to share it).
+    pub visibility: Option<Visibility>,
 }
 
 /// A resource with the caller's access to it.
@@ -116,29 +118,15 @@ impl Keyward {
 
     /// The decision for `user` on `resource`, from the database as it is now.
     pub(crate) async fn decision(&self, tx: &mut dyn Tx, user: &User, resource: &Resource, now: OffsetDateTime) -> Result<Decision> {
-        Ok(self.decision_with_end(tx, user, resource, now).await?.0)
-    }
-
-    /// The decision, and the earliest moment a share it counted stops counting (after which it
-    /// may change by itself).
-    pub(crate) async fn decision_with_end(
-        &self,
-        tx: &mut dyn Tx,
-        user: &User,
-        resource: &Resource,
-        now: OffsetDateTime,
-    ) -> Result<(Decision, Option<OffsetDateTime>)> {
         let grants = tx.grants_for(resource.id, resource.project_id, user.id).await?;
-        let grants_end = crate::cache::earliest(grants.iter().map(|g| g.expires_at.filter(|t| *t > now)));
-        // Why no second query: `grants_for` returns team shares only for the user's own teams
-        // (one indexed statement on the hot path), so those teams are the ones that matter here.
-        let teams: Vec<TeamId> = grants
-            .iter()
-            .filter_map(|g| match g.subject {
-                access::Subject::Team(t) => Some(t),
-                _ => None,
-            })
-            .collect();
+        // The user's real teams (the rule tests a grant's team against them), not ids read back
+        // from the grants.
+        let teams: Vec<TeamId> = tx.teams_of(user.id).await?;
+        // Why: the owner of a project has full access to its workspaces (DESIGN.md §2 rule 3).
+        let project_owner_id = match (resource.kind, resource.project_id) {
+            (Kind::Workspace, Some(p)) => tx.resource_by_id(p).await?.map(|p| p.owner_id),
+            _ => None,
+        };
         let decision = access::decide(&access::Facts {
             user_id: user.id,
             role: user.role,
@@ -146,10 +134,12 @@ impl Keyward {
             teams: &teams,
             kind: resource.kind,
             owner_id: resource.owner_id,
+            project_owner_id,
+            visibility: resource.visibility,
             grants: &grants,
             now,
         });
-        Ok((decision, grants_end))
+        Ok(decision)
     }
 
     /// The resource if the actor may see it; 404 otherwise (its existence is not revealed).
@@ -209,6 +199,7 @@ impl Keyward {
             cpu_millis: demand("cpu_millis", new.cpu_millis)?,
             memory_mib: demand("memory_mib", new.memory_mib)?,
             storage_gib: demand("storage_gib", new.storage_gib)?,
+            visibility: Visibility::initial(new.kind),
             created_at: now,
             updated_at: now,
         };
@@ -230,10 +221,16 @@ impl Keyward {
     async fn enter_team(&self, tx: &mut dyn Tx, actor: &Actor, team: TeamId, extra: Usage) -> Result<()> {
         tx.lock(LockKey::Team(team)).await?;
         tx.team_by_id(team).await?.ok_or_else(|| Error::invalid_field("team_id", "unknown_team", "team_id: no such team."))?;
-        if !actor.can(Capability::ManageTeams) && !tx.teams_of(actor.user.id).await?.contains(&team) {
-            return Err(Error::Forbidden);
-        }
+        Self::require_team_rights(tx, actor, team).await?;
         check_quotas(tx, team, extra).await
+    }
+
+    /// Refuses unless the actor may put resources in `team` or take them out: admins, and the
+    /// team's members (its lead is one).
+    async fn require_team_rights(tx: &mut dyn Tx, actor: &Actor, team: TeamId) -> Result<()> {
+        // Why: a team's resources count against its quotas and are the team's to manage, so
+        // moving one in or out is for the team's people, not for anyone with edit on it.
+        if actor.can(Capability::ManageTeams) || tx.teams_of(actor.user.id).await?.contains(&team) { Ok(()) } else { Err(Error::Forbidden) }
     }
 
     /// One resource the actor may see, with their access.
@@ -266,20 +263,36 @@ impl Keyward {
         Ok((out, next))
     }
 
-    /// Renames, resizes or moves a resource (edit access); moving into a team needs membership
-    /// and room in its quotas.
+    /// Renames, resizes or moves a resource (edit access), or sets a data source's visibility
+    /// (share access). Moving into or out of a team needs rights on that team (admin, or a
+    /// member); moving in also needs room in its quotas, checked under its lock.
     pub async fn update_resource(&self, actor: &Actor, id: ResourceId, changes: ResourceChanges) -> Result<Resource> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        if changes.visibility.is_some() {
+            tx.lock(LockKey::Shares(id)).await?;
+        }
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Edit)?;
-        let before = v.resource;
+        let before = v.resource.clone();
         let mut after = before.clone();
         if let Some(n) = changes.name {
             after.name = name(&n)?;
         }
         if let Some(t) = changes.team_id {
             after.team_id = t;
+        }
+        let all_users_share_added = match changes.visibility {
+            Some(to) => {
+                Self::require_action(&v, Action::Share)?;
+                self.change_visibility(tx.as_mut(), &mut after, to, now).await?
+            }
+            None => false,
+        };
+        if let Some(left) = before.team_id
+            && after.team_id != Some(left)
+        {
+            Self::require_team_rights(tx.as_mut(), actor, left).await?;
         }
         after.cpu_millis = demand("cpu_millis", changes.cpu_millis.unwrap_or(before.cpu_millis))?;
         after.memory_mib = demand("memory_mib", changes.memory_mib.unwrap_or(before.memory_mib))?;
@@ -311,6 +324,7 @@ impl Keyward {
             "cpu_millis": { "before": before.cpu_millis, "after": after.cpu_millis },
             "memory_mib": { "before": before.memory_mib, "after": after.memory_mib },
             "storage_gib": { "before": before.storage_gib, "after": after.storage_gib },
+            "visibility": { "before": before.visibility.as_str(), "after": after.visibility.as_str(), "all_users_share_added": all_users_share_added },
         })))
         .await?;
         tx.commit().await?;
@@ -324,9 +338,9 @@ impl Keyward {
         let v = self.visible(tx.as_mut(), actor, id).await?;
         Self::require_action(&v, Action::Delete)?;
         if v.resource.kind == Kind::Project {
-            let n = tx.workspace_count(id).await?;
-            if n > 0 {
-                return Err(Error::conflict("project_has_workspaces", format!("The project has {n} workspace(s); delete them first.")));
+            // Why no number: it would count workspaces the caller may not see.
+            if tx.workspace_count(id).await? > 0 {
+                return Err(Error::conflict("project_has_workspaces", "The project still has workspaces; delete them first."));
             }
         }
         tx.delete_resource(id).await?;

@@ -16,12 +16,20 @@ use time::{Duration, OffsetDateTime};
 /// How long the first admin's set-up link lives.
 pub const SETUP_LINK_TTL: Duration = Duration::hours(24);
 
-/// What `keyward init` made.
-#[derive(Debug)]
+/// What `keyward init` made. `Debug` leaves the link out: it is a credential.
 pub struct InitOutcome {
     pub user: User,
     /// The one-time set-up link, when no password was given.
     pub setup_link: Option<String>,
+}
+
+impl std::fmt::Debug for InitOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitOutcome")
+            .field("user", &self.user.id)
+            .field("setup_link", &self.setup_link.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// A valid link and the person it is for.

@@ -1,143 +1,19 @@
-//! Sharing resources with users, teams or everyone; sealed data-source credentials; and the
-//! check and explain API the platform asks.
+//! Sealed data-source credentials. (Shares themselves are changed in `shares.rs`; the check
+//! and explain API is in `authz.rs`.)
 
 use crate::Keyward;
-use crate::access::{self, Action, Decision, Kind, Level, Path, Subject};
+use crate::access::{Action, Kind};
 use crate::context::Actor;
 use crate::error::{Error, Result};
-use crate::model::{AuditEvent, CredentialsInfo, Resource, Share};
-use crate::policy::Capability;
-use crate::types::{ResourceId, UserId, UserStatus};
+use crate::model::{AuditEvent, CredentialsInfo};
+use crate::types::ResourceId;
 use serde_json::json;
-use std::collections::HashSet;
-use time::OffsetDateTime;
-
-/// The most shares one resource may have, and checks one batch may hold.
-pub const MAX_SHARES: usize = 1000;
-pub const MAX_BATCH: usize = 1000;
-
-/// A share as asked for.
-#[derive(Debug, Clone)]
-pub struct ShareRequest {
-    pub subject: Subject,
-    pub level: Level,
-    pub expires_at: Option<OffsetDateTime>,
-}
-
-/// One answer of the check API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckResult {
-    pub allowed: bool,
-    pub level: Level,
-    pub reason: String,
-}
-
-/// One check of a batch.
-#[derive(Debug, Clone)]
-pub struct CheckRequest {
-    pub user_id: UserId,
-    pub action: Action,
-    pub resource_id: ResourceId,
-}
 
 fn aad(resource: ResourceId) -> String {
     format!("credentials:{resource}")
 }
 
-/// A sentence saying why `decision` allows or refuses `action`.
-pub fn reason(decision: &Decision, action: Action, kind: Kind) -> String {
-    if decision.inactive {
-        return "The user is deactivated or past their access end date.".into();
-    }
-    if !action.applies_to(kind) {
-        return format!("The action {} does not apply to a {}.", action.as_str(), kind.as_str());
-    }
-    let best = decision.paths.iter().max_by_key(|p| match p {
-        Path::Admin | Path::Owner => Level::Full,
-        Path::Share { level, .. } => *level,
-    });
-    let source = match best {
-        None => "no share, team or ownership gives access".to_owned(),
-        Some(Path::Admin) => "admin".into(),
-        Some(Path::Owner) => "owner".into(),
-        Some(Path::Share { subject, level, via_project, .. }) => {
-            let whom = match subject {
-                Subject::User(_) => "shared with the user".to_owned(),
-                Subject::Team(t) => format!("shared with team {t}"),
-                Subject::AllUsers => "shared with all users".to_owned(),
-            };
-            format!("{whom} at {}{}", level.as_str(), if *via_project { " on the workspace's project" } else { "" })
-        }
-    };
-    let cap = if decision.capped { "; capped by the viewer role" } else { "" };
-    format!("{source}{cap}; effective level {}", decision.level.as_str())
-}
-
 impl Keyward {
-    /// The shares of a resource (those who may share it: owner, admins, editors).
-    pub async fn get_shares(&self, actor: &Actor, id: ResourceId) -> Result<Vec<Share>> {
-        let mut tx = self.store.read().await?;
-        let v = self.visible(tx.as_mut(), actor, id).await?;
-        Self::require_action(&v, Action::Share)?;
-        tx.shares_of(id).await
-    }
-
-    /// Replaces the shares of a resource, after checking every one of them.
-    pub async fn put_shares(&self, actor: &Actor, id: ResourceId, wanted: Vec<ShareRequest>) -> Result<Vec<Share>> {
-        if wanted.len() > MAX_SHARES {
-            return Err(Error::invalid_field("shares", "too_many_shares", format!("At most {MAX_SHARES} shares per resource.")));
-        }
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        let v = self.visible(tx.as_mut(), actor, id).await?;
-        Self::require_action(&v, Action::Share)?;
-        let mut seen = HashSet::new();
-        let mut shares = Vec::with_capacity(wanted.len());
-        for w in wanted {
-            if !seen.insert(w.subject.clone()) {
-                return Err(Error::invalid_field("shares", "duplicate_subject", "Each user or team may appear once."));
-            }
-            if !matches!(w.level, Level::View | Level::Edit) {
-                return Err(Error::invalid_field("level", "invalid_level", "A share's level is view or edit."));
-            }
-            if w.expires_at.is_some_and(|t| t <= now) {
-                return Err(Error::invalid_field("expires_at", "invalid_expiry", "expires_at must be in the future."));
-            }
-            match &w.subject {
-                Subject::User(u) => {
-                    tx.user_by_id(*u)
-                        .await?
-                        .filter(|u| u.status != UserStatus::Invited)
-                        .ok_or_else(|| Error::invalid_field("subject", "unknown_user", "No such user to share with."))?;
-                }
-                Subject::Team(t) => {
-                    tx.team_by_id(*t)
-                        .await?
-                        .ok_or_else(|| Error::invalid_field("subject", "unknown_team", "No such team to share with."))?;
-                }
-                Subject::AllUsers if v.resource.kind != Kind::DataSource => {
-                    return Err(Error::invalid_field(
-                        "subject",
-                        "all_users_not_allowed",
-                        "Only data sources can be shared with all users.",
-                    ));
-                }
-                Subject::AllUsers => {}
-            }
-            shares.push(Share { resource_id: id, subject: w.subject, level: w.level, expires_at: w.expires_at, created_at: now });
-        }
-        let before = tx.shares_of(id).await?;
-        tx.replace_shares(id, &shares).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "resource.share", now)
-                .target("resource", id)
-                .details(json!({ "before": shares_json(&before), "after": shares_json(&shares) })),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(shares)
-    }
-
     /// Stores a data source's credentials sealed with the server's key. They are never returned.
     pub async fn put_credentials(&self, actor: &Actor, id: ResourceId, credentials: &serde_json::Value) -> Result<CredentialsInfo> {
         if !credentials.is_object() {
@@ -175,66 +51,6 @@ impl Keyward {
         Ok((v, creds))
     }
 
-    /// The check API: may `user` do `action` to `resource`? (admins and their tokens)
-    pub async fn check(&self, actor: &Actor, req: &CheckRequest) -> Result<CheckResult> {
-        actor.require(Capability::CheckAccess)?;
-        let mut tx = self.store.read().await?;
-        let generation = match actor.generation {
-            Some(g) => g,
-            None => tx.authz_generation().await?,
-        };
-        self.check_one(tx.as_mut(), generation, req).await
-    }
-
-    /// Many checks, answered in order (up to 1000).
-    pub async fn check_batch(&self, actor: &Actor, reqs: &[CheckRequest]) -> Result<Vec<CheckResult>> {
-        actor.require(Capability::CheckAccess)?;
-        if reqs.len() > MAX_BATCH {
-            return Err(Error::invalid_field("checks", "too_many_checks", format!("At most {MAX_BATCH} checks per batch.")));
-        }
-        let mut tx = self.store.read().await?;
-        let generation = tx.authz_generation().await?;
-        let mut out = Vec::with_capacity(reqs.len());
-        for r in reqs {
-            out.push(self.check_one(tx.as_mut(), generation, r).await?);
-        }
-        Ok(out)
-    }
-
-    /// One check, answered from memory when the access data has not changed since (see
-    /// `cache`), otherwise from the database. `generation` is read before any data.
-    async fn check_one(&self, tx: &mut dyn crate::store::Tx, generation: i64, req: &CheckRequest) -> Result<CheckResult> {
-        let now = self.clock.now();
-        let (decision, kind) = match self.cache.decision(req.user_id, req.resource_id, generation, now) {
-            Some(hit) => hit,
-            None => {
-                let refuse = |reason: &str| CheckResult { allowed: false, level: Level::None, reason: reason.to_owned() };
-                let Some(user) = tx.user_by_id(req.user_id).await? else { return Ok(refuse("No such user.")) };
-                let Some(resource) = tx.resource_by_id(req.resource_id).await? else { return Ok(refuse("No such resource.")) };
-                let (decision, grants_end) = self.decision_with_end(tx, &user, &resource, now).await?;
-                let until = crate::cache::earliest([grants_end, user.access_expires_at]);
-                self.cache.put_decision(user.id, resource.id, generation, decision.clone(), resource.kind, until);
-                (decision, resource.kind)
-            }
-        };
-        Ok(CheckResult {
-            allowed: access::allows(&decision, req.action, kind),
-            level: decision.level,
-            reason: reason(&decision, req.action, kind),
-        })
-    }
-
-    /// Every path that gives `user` access to `resource`, and the role cap (admins).
-    pub async fn explain(&self, actor: &Actor, user: UserId, resource: ResourceId) -> Result<(Resource, Decision)> {
-        actor.require(Capability::CheckAccess)?;
-        let now = self.clock.now();
-        let mut tx = self.store.read().await?;
-        let u = tx.user_by_id(user).await?.ok_or(Error::NotFound("User"))?;
-        let r = tx.resource_by_id(resource).await?.ok_or(Error::NotFound("Resource"))?;
-        let decision = self.decision(tx.as_mut(), &u, &r, now).await?;
-        Ok((r, decision))
-    }
-
     /// Re-seals every sealed value under the keyring's current key (after a new key was put
     /// first); answers how many values were re-sealed. Acts on the database directly.
     pub async fn reseal_all(&self) -> Result<usize> {
@@ -257,18 +73,4 @@ impl Keyward {
         tx.commit().await?;
         Ok(values.len())
     }
-}
-
-fn shares_json(shares: &[Share]) -> serde_json::Value {
-    shares
-        .iter()
-        .map(|s| {
-            let (kind, id) = match &s.subject {
-                Subject::User(u) => ("user", Some(u.to_string())),
-                Subject::Team(t) => ("team", Some(t.to_string())),
-                Subject::AllUsers => ("all_users", None),
-            };
-            json!({ "subject": { "type": kind, "id": id }, "level": s.level.as_str(), "expires_at": s.expires_at.map(crate::model::rfc3339) })
-        })
-        .collect()
 }

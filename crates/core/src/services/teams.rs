@@ -156,7 +156,8 @@ impl Keyward {
         Ok(after)
     }
 
-    /// Deletes a team (admins); refused while it owns resources.
+    /// Deletes a team (admins) and, in the same transaction, every share with it; refused while
+    /// it owns resources.
     pub async fn delete_team(&self, actor: &Actor, id: TeamId) -> Result<()> {
         actor.require(Capability::ManageTeams)?;
         let now = self.clock.now();
@@ -168,10 +169,14 @@ impl Keyward {
             return Err(Error::conflict("team_has_resources", format!("The team owns {owned} resource(s); move or delete them first.")));
         }
         let members = tx.team_members(id).await?.len();
+        // Why here: a share with a team that is gone would give nothing, yet break every later
+        // change to that resource's shares; it goes with the team, audited.
+        let shares = tx.delete_subject_shares(&crate::access::Subject::Team(id)).await?;
         tx.delete_team(id).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "team.delete", now).target("team", id).details(json!({ "name": team.name, "members": members })),
-        )
+        tx.insert_audit(&AuditEvent::by(actor, "team.delete", now).target("team", id).details(json!({
+            "name": team.name, "members": members,
+            "shares_removed": crate::services::shares::shares_json(&shares),
+        })))
         .await?;
         tx.commit().await
     }

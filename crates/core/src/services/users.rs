@@ -4,7 +4,7 @@
 use crate::Keyward;
 use crate::context::Actor;
 use crate::error::{Error, Result};
-use crate::model::{AuditEvent, User};
+use crate::model::{AuditEvent, LinkPurpose, User};
 use crate::policy::Capability;
 use crate::store::{LockKey, Tx};
 use crate::types::{FullName, Role, UserId, UserStatus};
@@ -21,13 +21,13 @@ pub struct UserChanges {
 }
 
 /// An admin that keeps access with no end date: the kind that must always remain.
-fn is_lasting_admin(u: &User) -> bool {
+pub(crate) fn is_lasting_admin(u: &User) -> bool {
     u.role == Role::Admin && u.status == UserStatus::Active && u.access_expires_at.is_none()
 }
 
 /// Refuses a change that would take `before` out of the lasting admins when no other remains.
 /// Call with the admins lock held.
-async fn ensure_an_admin_remains(tx: &mut dyn Tx, before: &User, after: &User) -> Result<()> {
+pub(crate) async fn ensure_an_admin_remains(tx: &mut dyn Tx, before: &User, after: &User) -> Result<()> {
     if is_lasting_admin(before) && !is_lasting_admin(after) && tx.count_lasting_admins(Some(before.id)).await? == 0 {
         return Err(Error::conflict(
             "last_admin",
@@ -101,23 +101,29 @@ impl Keyward {
         }
         let after = User { status: UserStatus::Deactivated, updated_at: now, ..before.clone() };
         ensure_an_admin_remains(tx.as_mut(), &before, &after).await?;
-        let (sessions, tokens) = self.end_access(tx.as_mut(), &after).await?;
+        let (sessions, tokens, links) = self.end_access(tx.as_mut(), &after).await?;
         tx.insert_audit(
             &AuditEvent::by(actor, "user.deactivate", now)
                 .target("user", id)
-                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
+                .details(json!({ "sessions_ended": sessions, "tokens_revoked": tokens, "links_voided": links })),
         )
         .await?;
         tx.commit().await?;
         Ok(after)
     }
 
-    /// Stores `user` (no longer active) and ends all of its sessions and API tokens.
-    pub(crate) async fn end_access(&self, tx: &mut dyn Tx, user: &User) -> Result<(u64, u64)> {
+    /// Stores `user` (no longer active) and ends all of its sessions and API tokens, and voids
+    /// its unused links (reset, invitation, set-up). Why the links: a reset link mailed before
+    /// the deactivation must not set a password, nor be waiting when the account is reactivated.
+    pub(crate) async fn end_access(&self, tx: &mut dyn Tx, user: &User) -> Result<(u64, u64, u64)> {
         tx.update_user(user).await?;
         let sessions = tx.delete_sessions_of(user.id, None).await?;
         let tokens = tx.delete_api_tokens_of(user.id).await?;
-        Ok((sessions, tokens))
+        let mut links = 0;
+        for purpose in [LinkPurpose::PasswordReset, LinkPurpose::Invitation, LinkPurpose::Setup] {
+            links += tx.delete_unused_links(user.id, purpose).await?;
+        }
+        Ok((sessions, tokens, links))
     }
 
     /// Reactivates a user with everything they had; an access end date already past is removed.
@@ -156,13 +162,11 @@ impl Keyward {
         let due = tx.users_past_access_end(now).await?;
         for user in &due {
             let after = User { status: UserStatus::Deactivated, updated_at: now, ..user.clone() };
-            let (sessions, tokens) = self.end_access(tx.as_mut(), &after).await?;
+            let (sessions, tokens, links) = self.end_access(tx.as_mut(), &after).await?;
             let expired_at = user.access_expires_at.map(crate::model::rfc3339);
-            tx.insert_audit(
-                &AuditEvent::system("user.expire", now)
-                    .target("user", user.id)
-                    .details(json!({ "access_expires_at": expired_at, "sessions_ended": sessions, "tokens_revoked": tokens })),
-            )
+            tx.insert_audit(&AuditEvent::system("user.expire", now).target("user", user.id).details(json!({
+                "access_expires_at": expired_at, "sessions_ended": sessions, "tokens_revoked": tokens, "links_voided": links,
+            })))
             .await?;
         }
         tx.commit().await?;

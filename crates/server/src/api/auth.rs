@@ -1,7 +1,8 @@
 //! Sign-in, sign-out and accepting set-up or invitation links.
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, DEVICE_COOKIE, EnrollingCaller, Meta, SESSION_COOKIE};
+use crate::extract::{ApiJson, DEVICE_COOKIE, EnrollingCaller, Meta};
+use crate::origin::SameOrigin;
 use crate::state::AppState;
 use crate::telemetry::count_login;
 use axum::Json;
@@ -18,10 +19,11 @@ use keyward_core::services::auth::{LoginOutcome, SignedIn};
 /// The session cookie for a new session.
 ///
 /// Why these attributes: HttpOnly keeps scripts away from the token; SameSite=Lax stops
-/// cross-site posts from carrying it while links from email still work; Secure under TLS.
+/// cross-site posts from carrying it while links from email still work; Secure under TLS, and
+/// then the `__Host-` name (Path=/ and no Domain, as that prefix demands).
 pub fn session_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static> {
     let max_age = signed_in.session.expires_at - signed_in.session.created_at;
-    Cookie::build((SESSION_COOKIE, signed_in.token.clone()))
+    Cookie::build((state.config.session_cookie_name(), signed_in.token.clone()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.config.cookie_secure())
@@ -46,8 +48,13 @@ pub fn device_cookie(state: &AppState, signed_in: &SignedIn) -> Cookie<'static> 
 }
 
 /// A cookie that removes the session cookie.
-pub fn clear_cookie() -> Cookie<'static> {
-    let mut c = Cookie::build((SESSION_COOKIE, "")).path("/").http_only(true).same_site(SameSite::Lax).build();
+pub fn clear_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = Cookie::build((state.config.session_cookie_name(), ""))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure())
+        .build();
     c.make_removal();
     c
 }
@@ -66,8 +73,10 @@ pub fn count<T>(result: &Result<T, Error>) {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse, description = "Signed in; the session cookie is set"),
               (status = 401, body = ErrorBody, description = "invalid_credentials"),
+              (status = 403, body = ErrorBody, description = "cross_site_request: sent by a browser from another site"),
               (status = 429, body = ErrorBody, description = "Too many failures; see Retry-After")))]
 pub async fn login(
+    _: SameOrigin,
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,
@@ -99,9 +108,11 @@ fn signed_in_answer(state: &AppState, jar: CookieJar, signed_in: &SignedIn) -> (
 #[utoipa::path(post, path = "/api/v1/auth/login/mfa", tag = "auth", request_body = MfaLoginRequest,
     responses((status = 200, body = LoginResponse, description = "Signed in; the session cookie is set"),
               (status = 400, body = ErrorBody, description = "invalid_mfa_code"),
+              (status = 403, body = ErrorBody, description = "cross_site_request: sent by a browser from another site"),
               (status = 409, body = ErrorBody, description = "mfa_token_invalid: expired or used; sign in again"),
               (status = 429, body = ErrorBody)))]
 pub async fn login_mfa(
+    _: SameOrigin,
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,
@@ -121,15 +132,17 @@ pub async fn logout(
     jar: CookieJar,
 ) -> ApiResult<(CookieJar, StatusCode)> {
     state.kw.logout(&actor).await?;
-    Ok((jar.add(clear_cookie()), StatusCode::NO_CONTENT))
+    Ok((jar.add(clear_cookie(&state)), StatusCode::NO_CONTENT))
 }
 
 /// Sets the password from a set-up or invitation link, activates the account and signs in.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "auth", request_body = AcceptInvitationRequest,
     responses((status = 200, body = LoginResponse),
               (status = 400, body = ErrorBody, description = "password_policy, with every failed rule in details.rules"),
+              (status = 403, body = ErrorBody, description = "cross_site_request: sent by a browser from another site"),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "invitation_used or invitation_expired")))]
 pub async fn accept_invitation(
+    _: SameOrigin,
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,

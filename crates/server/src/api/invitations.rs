@@ -2,6 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Caller, Meta};
+use crate::origin::SameOrigin;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -85,8 +86,10 @@ pub async fn revoke_invitation(State(state): State<AppState>, Caller(actor): Cal
 
 /// Emails a single-use reset link (valid one hour). The answer is the same for unknown emails.
 #[utoipa::path(post, path = "/api/v1/password-reset", tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 202, body = Status), (status = 400, body = ErrorBody)))]
+    responses((status = 202, body = Status), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody, description = "cross_site_request: sent by a browser from another site")))]
 pub async fn request_reset(
+    _: SameOrigin,
     State(state): State<AppState>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<PasswordResetRequest>,
@@ -97,8 +100,11 @@ pub async fn request_reset(
 
 /// Sets a new password from a reset link; every session and API token of the user ends.
 #[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
-    responses((status = 200, body = Status), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Status), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody, description = "cross_site_request: sent by a browser from another site"),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn confirm_reset(
+    _: SameOrigin,
     State(state): State<AppState>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<PasswordResetConfirm>,

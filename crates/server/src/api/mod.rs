@@ -1,13 +1,17 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from these handlers.
 
+mod audit;
 pub(crate) mod auth;
+mod authz;
 mod invitations;
 mod me;
 mod mfa;
 mod ops;
 mod resources;
+pub(crate) mod reviews;
+mod shares;
 mod teams;
-mod users;
+pub(crate) mod users;
 
 use crate::state::AppState;
 use utoipa::OpenApi;
@@ -31,6 +35,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "resources", description = "The platform's resources, shares and credentials"),
         (name = "authz", description = "Access decisions for the platform"),
         (name = "ops", description = "Health and metrics"),
+        (name = "access-reviews", description = "Quarterly access reviews"),
     )
 )]
 struct ApiDoc;
@@ -44,6 +49,14 @@ impl utoipa::Modify for Security {
         components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))));
     }
+}
+
+/// Names the session cookie in the document's `session` security scheme as this server sets it
+/// (`__Host-keyward_session` under https).
+pub fn name_session_cookie(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(name))));
 }
 
 /// Every API route, and the OpenAPI document that describes them.
@@ -84,13 +97,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::usage))
         .routes(routes!(resources::create_resource, resources::list_resources))
         .routes(routes!(resources::get_resource, resources::update_resource, resources::delete_resource))
-        .routes(routes!(resources::get_shares, resources::put_shares))
         .routes(routes!(resources::put_credentials))
-        .routes(routes!(resources::check))
-        .routes(routes!(resources::check_batch))
-        .routes(routes!(resources::explain))
+        .routes(routes!(authz::check))
+        .routes(routes!(authz::check_batch))
+        .routes(routes!(authz::explain))
+        .routes(routes!(authz::lookup))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        // access reviews
+        .routes(routes!(reviews::list_reviews, reviews::open_review))
+        .routes(routes!(reviews::get_review))
+        .routes(routes!(reviews::decide_item))
+        .routes(routes!(reviews::decide_items))
+        .routes(routes!(reviews::reassign_item))
+        .routes(routes!(reviews::complete_review))
+        .routes(routes!(reviews::report))
+        .routes(routes!(reviews::get_policy, reviews::put_policy))
+        // sharing (task C): the list with its ETag, one share added or removed
+        .routes(routes!(shares::get_shares, shares::put_shares, shares::add_share))
+        .routes(routes!(shares::remove_share))
+        // audit chain and export (the audit area)
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::export))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

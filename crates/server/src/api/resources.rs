@@ -7,17 +7,13 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use keyward_api::{
-    CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckResponse, CreateResourceRequest, CredentialsStatus, ErrorBody, Explanation,
-    Page, Resource, ShareEntry, UpdateResourceRequest,
-};
-use keyward_core::access::{Action, Kind};
+use keyward_api::{CreateResourceRequest, CredentialsStatus, ErrorBody, Page, Resource, UpdateResourceRequest};
+use keyward_core::access::{Kind, Visibility};
 use keyward_core::model::rfc3339;
 use keyward_core::services::directory::page_size;
 use keyward_core::services::resources::{NewResource, ResourceChanges};
-use keyward_core::services::sharing::{self, CheckResult};
-use keyward_core::types::{ResourceId, TeamId, UserId};
-use keyward_core::{Error, wire};
+use keyward_core::types::{ResourceId, TeamId};
+use keyward_core::wire;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -74,7 +70,8 @@ pub async fn get_resource(State(state): State<AppState>, Caller(actor): Caller, 
     Ok(Json(wire::resource(&v, creds.map(|c| c.updated_at))))
 }
 
-/// Renames, resizes or moves a resource (edit access).
+/// Renames, resizes or moves a resource (edit access; moving into or out of a team needs
+/// membership of that team, or admin), or sets a data source's `visibility` (share access).
 #[utoipa::path(patch, path = "/api/v1/resources/{id}", tag = "resources", params(("id" = String, Path)), request_body = UpdateResourceRequest,
     responses((status = 200, body = Resource), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_resource(
@@ -90,6 +87,7 @@ pub async fn update_resource(
         cpu_millis: b.cpu_millis,
         memory_mib: b.memory_mib,
         storage_gib: b.storage_gib,
+        visibility: b.visibility.as_deref().map(str::parse::<Visibility>).transpose()?,
     };
     state.kw.update_resource(&actor, id, changes).await?;
     Ok(Json(wire::resource(&state.kw.get_resource(&actor, id).await?, None)))
@@ -103,28 +101,6 @@ pub async fn delete_resource(State(state): State<AppState>, Caller(actor): Calle
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The shares of a resource (owner, admins and editors).
-#[utoipa::path(get, path = "/api/v1/resources/{id}/shares", tag = "resources", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ShareEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_shares(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<ShareEntry>>> {
-    let shares = state.kw.get_shares(&actor, ResourceId::parse(&id)?).await?;
-    Ok(Json(shares.iter().map(wire::share).collect()))
-}
-
-/// Replaces the shares of a resource. `all_users` is for data sources only.
-#[utoipa::path(put, path = "/api/v1/resources/{id}/shares", tag = "resources", params(("id" = String, Path)), request_body = Vec<ShareEntry>,
-    responses((status = 200, body = Vec<ShareEntry>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn put_shares(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Vec<ShareEntry>>,
-) -> ApiResult<Json<Vec<ShareEntry>>> {
-    let wanted = body.iter().map(wire::share_from).collect::<Result<Vec<_>, _>>()?;
-    let shares = state.kw.put_shares(&actor, ResourceId::parse(&id)?, wanted).await?;
-    Ok(Json(shares.iter().map(wire::share).collect()))
-}
-
 /// Sets a data source's credentials (any JSON object). They are sealed and never returned.
 #[utoipa::path(put, path = "/api/v1/resources/{id}/credentials", tag = "resources", params(("id" = String, Path)), request_body = serde_json::Value,
     responses((status = 200, body = CredentialsStatus), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -136,60 +112,4 @@ pub async fn put_credentials(
 ) -> ApiResult<Json<CredentialsStatus>> {
     let info = state.kw.put_credentials(&actor, ResourceId::parse(&id)?, &body).await?;
     Ok(Json(CredentialsStatus { set: true, updated_at: Some(rfc3339(info.updated_at)) }))
-}
-
-fn check_request(c: &CheckRequest) -> Result<sharing::CheckRequest, Error> {
-    Ok(sharing::CheckRequest {
-        user_id: UserId::parse(&c.user_id)?,
-        action: c.action.parse::<Action>()?,
-        resource_id: ResourceId::parse(&c.resource_id)?,
-    })
-}
-
-fn check_response(r: CheckResult) -> CheckResponse {
-    CheckResponse { allowed: r.allowed, level: r.level.as_str().to_owned(), reason: r.reason }
-}
-
-/// May this user do this to this resource? (admins and their API tokens)
-#[utoipa::path(post, path = "/api/v1/authz/check", tag = "authz", request_body = CheckRequest,
-    responses((status = 200, body = CheckResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn check(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    ApiJson(body): ApiJson<CheckRequest>,
-) -> ApiResult<Json<CheckResponse>> {
-    Ok(Json(check_response(state.kw.check(&actor, &check_request(&body)?).await?)))
-}
-
-/// Up to 1000 checks, answered in the same order.
-#[utoipa::path(post, path = "/api/v1/authz/check-batch", tag = "authz", request_body = CheckBatchRequest,
-    responses((status = 200, body = CheckBatchResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn check_batch(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    ApiJson(body): ApiJson<CheckBatchRequest>,
-) -> ApiResult<Json<CheckBatchResponse>> {
-    let reqs = body.checks.iter().map(check_request).collect::<Result<Vec<_>, _>>()?;
-    let results = state.kw.check_batch(&actor, &reqs).await?;
-    Ok(Json(CheckBatchResponse { results: results.into_iter().map(check_response).collect() }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExplainQuery {
-    user_id: String,
-    resource_id: String,
-}
-
-/// Every path that gives the user access: shares, teams, the project, ownership, admin; and
-/// whether the role capped it.
-#[utoipa::path(get, path = "/api/v1/authz/explain", tag = "authz", params(ExplainQuery),
-    responses((status = 200, body = Explanation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn explain(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    ApiQuery(q): ApiQuery<ExplainQuery>,
-) -> ApiResult<Json<Explanation>> {
-    let (_, decision) = state.kw.explain(&actor, UserId::parse(&q.user_id)?, ResourceId::parse(&q.resource_id)?).await?;
-    Ok(Json(wire::explanation(&decision)))
 }

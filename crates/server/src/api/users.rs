@@ -24,16 +24,19 @@ use utoipa::IntoParams;
 pub struct UserQuery {
     /// Part of a name or email, any case.
     q: Option<String>,
+    /// Admins only (others: 400 `filter_not_allowed`).
     role: Option<String>,
-    /// `active`, `deactivated` or `invited`.
+    /// `active`, `deactivated` or `invited`; admins only (others see active users and may send `active` alone).
     status: Option<String>,
     team_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-/// The directory: every signed-in user sees names, emails and teams; admins see everything.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody)))]
+/// The directory: every signed-in user sees the names, emails and teams of active users; admins
+/// see every account with role, status and activity, and may filter by role and status.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody, description = "filter_not_allowed: role or status filter from a non-admin")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -65,7 +68,7 @@ pub async fn list_users(
     }))
 }
 
-/// One user.
+/// One user; for non-admins only active users (and themself), others answer 404.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;
@@ -143,11 +146,14 @@ pub struct AuditQuery {
     since: Option<String>,
     /// RFC 3339; events before.
     until: Option<String>,
+    /// Only events about this kind of thing (`user`, `team`, `resource`, …).
+    target_type: Option<String>,
+    target_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+pub(crate) fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
     s.map(|s| {
         OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
             Error::invalid_field(field, "invalid_time", format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z."))
@@ -170,6 +176,8 @@ pub async fn list_audit(
         action: q.action.filter(|a| !a.is_empty()),
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
+        target_type: q.target_type.filter(|t| !t.is_empty()),
+        target_id: q.target_id.filter(|t| !t.is_empty()),
         before: cursor(q.cursor.as_deref())?,
         limit: limit + 1,
     };

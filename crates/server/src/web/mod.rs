@@ -3,7 +3,10 @@
 
 mod account;
 mod invitations;
+mod overview;
+mod resource_page;
 mod resources;
+mod reviews;
 mod session;
 mod settings;
 mod sharing;
@@ -11,7 +14,7 @@ mod teams;
 mod users;
 
 use crate::error::describe;
-use crate::extract::{SESSION_COOKIE, check_csrf, request_meta};
+use crate::extract::{check_csrf, request_meta};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -26,6 +29,8 @@ use axum_extra::extract::CookieJar;
 use keyward_core::{Actor, AuthVia, Error};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+pub use crate::origin::safe_next;
 
 /// Every page route.
 pub fn router() -> Router<AppState> {
@@ -48,7 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/sessions/{id}/end", post(account::end_session))
-        .route("/settings", get(|| async { Redirect::to("/settings/users") }))
+        .route("/settings", get(overview::landing))
         .route("/settings/users", get(users::list))
         .route("/settings/users/invite", get(invitations::invite_form).post(invitations::invite_submit))
         .route("/settings/users/{id}", get(users::show))
@@ -69,12 +74,17 @@ pub fn router() -> Router<AppState> {
         .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
-        .route("/settings/access-reviews", get(settings::access_reviews))
+        .route("/settings/access-reviews", get(reviews::list).post(reviews::open))
+        .route("/settings/access-reviews/policy", post(reviews::save_policy))
+        .route("/settings/access-reviews/{id}", get(reviews::show))
+        .route("/settings/access-reviews/{id}/decide", post(reviews::decide))
+        .route("/settings/access-reviews/{id}/complete", post(reviews::complete))
+        .route("/settings/access-reviews/{id}/report.csv", get(reviews::report))
         .route("/resources", get(resources::list).post(resources::create))
-        .route("/resources/{id}", get(resources::show))
+        .route("/resources/{id}", get(resource_page::show))
         .route("/resources/{id}/edit", post(resources::edit))
         .route("/resources/{id}/shares/add", post(sharing::add_share))
-        .route("/resources/{id}/shares/remove", post(sharing::remove_share))
+        .route("/resources/{id}/shares/{share_id}/remove", post(sharing::remove_share))
         .route("/resources/{id}/visibility", post(sharing::visibility))
         .route("/resources/{id}/credentials", post(sharing::credentials))
         .route("/resources/{id}/delete", post(resources::delete))
@@ -205,7 +215,9 @@ impl IntoResponse for PageError {
             back_href: "/".into(),
             back_label: "Back to the start".into(),
         };
-        (d.status, page).into_response()
+        let mut res = (d.status, page).into_response();
+        crate::refusals::mark(&mut res, &self.error);
+        res
     }
 }
 
@@ -246,9 +258,12 @@ async fn page_actor(parts: &Parts, state: &AppState) -> Result<Actor, Response> 
         (_, "/logout") => Redirect::to("/login?signed_out=1").into_response(),
         _ => Redirect::to("/login").into_response(),
     };
-    let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(login()) };
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else { return Err(login()) };
     match state.kw.authenticate_session(cookie.value(), request_meta(parts)).await {
-        Ok(actor) => Ok(actor),
+        Ok(actor) => {
+            crate::refusals::note(parts, &actor);
+            Ok(actor)
+        }
         Err(Error::Unauthenticated) => Err(login()),
         Err(e) => Err(PageError { error: e, chrome: Chrome::anonymous(state) }.into_response()),
     }
@@ -295,11 +310,6 @@ impl<T: DeserializeOwned, const ENROLLING: bool> FromRequest<AppState> for CsrfF
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).map(|q| q[2..].to_owned()).unwrap_or_default()
-}
-
-/// Only same-site relative paths may be a post-sign-in destination (no open redirects).
-pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
 }
 
 /// Short display of a time for tables.

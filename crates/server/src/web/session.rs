@@ -4,18 +4,47 @@ use super::{Chrome, CsrfForm, MessagePage, PageError, safe_next};
 use crate::api::auth::{clear_cookie, count, device_cookie, session_cookie};
 use crate::error::describe;
 use crate::extract::Meta;
+use crate::origin::{CROSS_SITE_MESSAGE, refused_cross_site};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use keyward_core::Error;
 use keyward_core::password::Password;
 use keyward_core::services::auth::{LoginOutcome, SignedIn};
 use serde::Deserialize;
+
+/// Where to go after signing in: `next` if it stays on this site, otherwise the start page.
+fn next_of(state: &AppState, next: &str) -> String {
+    safe_next(next, &state.config.public_url())
+}
+
+/// `crate::origin::SameOrigin` for the pages: a form of the sign-in, MFA, reset or invitation
+/// pages posted from another site is refused with a page (403) instead of acted on.
+pub struct SameOriginPage;
+
+impl FromRequestParts<AppState> for SameOriginPage {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if refused_cross_site(&parts.headers, &state.config) {
+            let page = MessagePage {
+                chrome: Chrome::anonymous(state),
+                heading: "Not allowed".into(),
+                message: CROSS_SITE_MESSAGE.into(),
+                kind: "error",
+                back_href: "/login".into(),
+                back_label: "Go to sign in".into(),
+            };
+            return Err((StatusCode::FORBIDDEN, page).into_response());
+        }
+        Ok(SameOriginPage)
+    }
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -36,10 +65,10 @@ pub struct LoginQuery {
 
 pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
     // Someone already signed in goes where they were headed instead of signing in again.
-    if let Some(cookie) = jar.get(crate::extract::SESSION_COOKIE)
+    if let Some(cookie) = jar.get(state.config.session_cookie_name())
         && state.kw.authenticate_session(cookie.value(), keyward_core::RequestMeta::default()).await.is_ok()
     {
-        return Redirect::to(safe_next(q.next.as_deref().unwrap_or("/"))).into_response();
+        return Redirect::to(&next_of(&state, q.next.as_deref().unwrap_or("/"))).into_response();
     }
     LoginPage {
         chrome: Chrome::anonymous(&state),
@@ -50,7 +79,7 @@ pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q):
             _ => None,
         },
         email: String::new(),
-        next: safe_next(q.next.as_deref().unwrap_or("/")).to_owned(),
+        next: next_of(&state, q.next.as_deref().unwrap_or("/")),
     }
     .into_response()
 }
@@ -63,13 +92,19 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    _: SameOriginPage,
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let result = state.kw.login(&meta, &form.email, &Password::new(form.password)).await;
     count(&result);
     match result {
         Ok(LoginOutcome::SignedIn(signed_in)) => signed_in_redirect(&state, jar, &signed_in, &form.next),
         Ok(LoginOutcome::MfaRequired { mfa_token }) => {
-            MfaPage { chrome: Chrome::anonymous(&state), mfa_token, next: safe_next(&form.next).to_owned(), error: None }.into_response()
+            MfaPage { chrome: Chrome::anonymous(&state), mfa_token, next: next_of(&state, &form.next), error: None }.into_response()
         }
         Err(e) => {
             let d = describe(&e);
@@ -78,7 +113,7 @@ pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: 
                 error: Some(d.message),
                 notice: None,
                 email: form.email,
-                next: safe_next(&form.next).to_owned(),
+                next: next_of(&state, &form.next),
             };
             (d.status, page).into_response()
         }
@@ -87,8 +122,8 @@ pub async fn login_submit(State(state): State<AppState>, Meta(meta): Meta, jar: 
 
 /// Sets the session cookie and goes on: to enrollment when that is all the session may do.
 fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
-    let to = if signed_in.session.mfa_pending { "/account/security" } else { safe_next(next) };
-    (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Redirect::to(to)).into_response()
+    let to = if signed_in.session.mfa_pending { "/account/security".to_owned() } else { next_of(state, next) };
+    (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Redirect::to(&to)).into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -108,7 +143,13 @@ pub struct MfaForm {
     next: String,
 }
 
-pub async fn login_mfa_submit(State(state): State<AppState>, Meta(meta): Meta, jar: CookieJar, Form(form): Form<MfaForm>) -> Response {
+pub async fn login_mfa_submit(
+    _: SameOriginPage,
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(form): Form<MfaForm>,
+) -> Response {
     let result = state.kw.login_mfa(&meta, &form.mfa_token, &form.code).await;
     count(&result);
     match result {
@@ -119,7 +160,7 @@ pub async fn login_mfa_submit(State(state): State<AppState>, Meta(meta): Meta, j
                 error: Some(describe(&e).message),
                 notice: None,
                 email: String::new(),
-                next: safe_next(&form.next).to_owned(),
+                next: next_of(&state, &form.next),
             };
             (describe(&e).status, page).into_response()
         }
@@ -127,7 +168,7 @@ pub async fn login_mfa_submit(State(state): State<AppState>, Meta(meta): Meta, j
             let page = MfaPage {
                 chrome: Chrome::anonymous(&state),
                 mfa_token: form.mfa_token,
-                next: safe_next(&form.next).to_owned(),
+                next: next_of(&state, &form.next),
                 error: Some(describe(&e).message),
             };
             (describe(&e).status, page).into_response()
@@ -142,7 +183,7 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar, form: CsrfFor
     if let Err(error) = state.kw.logout(&form.actor).await {
         return PageError { error, chrome: Chrome::anonymous(&state) }.into_response();
     }
-    (jar.add(clear_cookie()), Redirect::to("/login?signed_out=1")).into_response()
+    (jar.add(clear_cookie(&state)), Redirect::to("/login?signed_out=1")).into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -207,6 +248,7 @@ pub struct InviteForm {
 }
 
 pub async fn invite_submit(
+    _: SameOriginPage,
     State(state): State<AppState>,
     Meta(meta): Meta,
     jar: CookieJar,
@@ -251,7 +293,7 @@ pub struct ForgotForm {
     email: String,
 }
 
-pub async fn forgot_submit(State(state): State<AppState>, Meta(meta): Meta, Form(form): Form<ForgotForm>) -> Response {
+pub async fn forgot_submit(_: SameOriginPage, State(state): State<AppState>, Meta(meta): Meta, Form(form): Form<ForgotForm>) -> Response {
     match state.kw.request_password_reset(&meta, &form.email).await {
         Ok(()) => ForgotPage { chrome: Chrome::anonymous(&state), sent: true, error: None }.into_response(),
         Err(e) => (describe(&e).status, ForgotPage { chrome: Chrome::anonymous(&state), sent: false, error: Some(describe(&e).message) })
@@ -291,6 +333,7 @@ pub async fn reset_page(State(state): State<AppState>, Path(token): Path<String>
 }
 
 pub async fn reset_submit(
+    _: SameOriginPage,
     State(state): State<AppState>,
     Meta(meta): Meta,
     Path(token): Path<String>,

@@ -202,22 +202,3 @@ pub async fn save_security(State(state): State<AppState>, f: CsrfForm<HashMap<St
         },
     }
 }
-
-#[derive(Template, WebTemplate)]
-#[template(path = "settings_pending.html")]
-pub struct PendingPage {
-    chrome: Chrome,
-    heading: &'static str,
-    text: &'static str,
-}
-
-pub async fn access_reviews(State(state): State<AppState>, PageActor(actor): PageActor) -> Result<PendingPage, PageError> {
-    actor
-        .require(keyward_core::policy::Capability::ReadAudit)
-        .map_err(|error| PageError { error, chrome: chrome(&state, &actor, "access-reviews") })?;
-    Ok(PendingPage {
-        chrome: chrome(&state, &actor, "access-reviews"),
-        heading: "Access Reviews",
-        text: "Quarterly access reviews are not available in this version of Keyward yet.",
-    })
-}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# CI: fuzzes the JSON API with Schemathesis (from PyPI) against its own OpenAPI document, as an
+# admin with an API token, for a bounded number of examples per operation. Any 5xx fails the
+# run (`--checks not_a_server_error`): nothing a client sends may cause a server error.
+#
+# Uses the `keyward` binary already built by `cargo test` (debug), or builds it. Settings:
+#   SCHEMATHESIS_MAX_EXAMPLES  examples per operation and phase (default 20)
+#   SCHEMATHESIS_MAX_TIME      time budget in seconds of the main run (default 180; the policy run
+#                              gets a quarter of it)
+#   SCHEMATHESIS_SEED          the random seed (default fixed, so that a failure reproduces)
+#   SCHEMATHESIS_VENV          where the Python environment lives (kept between runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/keyward-target}"
+venv="${SCHEMATHESIS_VENV:-/var/tmp/keyward-schemathesis-venv}"
+max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-20}"
+max_time="${SCHEMATHESIS_MAX_TIME:-180}"
+seed="${SCHEMATHESIS_SEED:-20240601}"
+started=$(date +%s)
+
+echo "== schemathesis: install"
+if ! command -v curl >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl python3 python3-venv >/dev/null
+fi
+if [ ! -x "$venv/bin/st" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --upgrade pip
+  "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
+fi
+"$venv/bin/st" --version
+
+bin="$CARGO_TARGET_DIR/debug/keyward"
+if [ ! -x "$bin" ]; then
+  cargo build --quiet --bin keyward
+fi
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+email="fuzz-admin@example.com"
+password="Fuzzing-Admin-Passw0rd-$RANDOM!"
+data="$work/data"
+
+echo "== schemathesis: a fresh server at $base"
+printf '%s\n' "$password" | "$bin" init --data-dir "$data" --admin-email "$email" --full-name "Fuzz Admin" --password-stdin
+KEYWARD_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "$base/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "$base/readyz" >/dev/null
+
+# An API token of the admin: sign in, then create one with the session's CSRF token.
+login="$(curl -fsS -c "$work/cookies" -H 'content-type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$base/api/v1/auth/login")"
+csrf="$(printf '%s' "$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])')"
+token="$(curl -fsS -b "$work/cookies" -H "x-csrf-token: $csrf" -H 'content-type: application/json' \
+  -d '{"name":"schemathesis"}' "$base/api/v1/me/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+
+# Two runs: first every operation but the two that could take the fuzzer's own access away
+# (revoking its token; a security policy that requires MFA, under which the token may only
+# enroll), then the security policy alone, last.
+# From the scratch directory: Schemathesis keeps a cache of what it found in the current one.
+fuzz() {
+  (cd "$work" && "$venv/bin/st" run "$base/api/openapi.json" \
+    --checks not_a_server_error \
+    --header "Authorization: Bearer $token" \
+    --max-examples "$max_examples" \
+    --max-time "$1" \
+    --workers 2 \
+    --seed "$seed" \
+    --request-timeout 10 \
+    --suppress-health-check all \
+    --warnings off \
+    "${@:2}")
+}
+status=0
+if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/api/v1/me")" != 200 ]; then
+  echo "the fuzzer's API token does not work" >&2
+  exit 1
+fi
+echo "== schemathesis: every operation (at most $max_examples examples each, $max_time s)"
+fuzz "$max_time" --exclude-path '/api/v1/me/tokens/{id}' --exclude-path '/api/v1/policies/security' || status=$?
+echo "== schemathesis: the security policy"
+fuzz $(( max_time / 4 )) --include-path '/api/v1/policies/security' || status=$?
+
+if grep -q 'internal error' "$work/server.log"; then
+  echo "the server logged internal errors:" >&2
+  grep -A3 'internal error' "$work/server.log" | head -40 >&2
+  status=1
+fi
+echo "== schemathesis: done in $(( $(date +%s) - started )) s (exit $status)"
+exit "$status"

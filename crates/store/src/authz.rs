@@ -1,0 +1,153 @@
+//! The authorization index's tables: the change log (`authz_changes`, sequenced by
+//! `authz_generation`), the pages the index loads from, and the `nodes` lease rows.
+
+use crate::convert::{get, get_bool, ms};
+use crate::resources::{self, resource_from_row};
+use crate::sessions::{TOKEN_COLUMNS, token_from_row};
+use crate::shares::{self, share_from_row};
+use crate::{Engine, db_err, users};
+use keyward_core::Result;
+use keyward_core::index::Change;
+use keyward_core::model::{ApiToken, Resource, Share, User};
+use keyward_core::store::{NodeLease, ShareKey};
+use keyward_core::types::{ResourceId, TeamId, TokenId, UserId};
+use sqlx::{AnyConnection, AssertSqlSafe};
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+/// Ends a write transaction's part in the change log: takes the next sequence (a row lock held
+/// to commit, so sequence order is commit order), records each change, and on PostgreSQL
+/// notifies the nodes (delivered at commit). Answers the sequence.
+pub async fn record(c: &mut AnyConnection, engine: Engine, changes: &BTreeSet<Change>, now: OffsetDateTime) -> Result<i64> {
+    let (seq,): (i64,) = sqlx::query_as("UPDATE authz_generation SET value = value + 1 WHERE id = 1 RETURNING value")
+        .fetch_one(&mut *c)
+        .await
+        .map_err(db_err)?;
+    for change in changes {
+        let (kind, key) = change.columns();
+        sqlx::query("INSERT INTO authz_changes (seq, kind, key, at) VALUES ($1, $2, $3, $4)")
+            .bind(seq)
+            .bind(kind)
+            .bind(key)
+            .bind(ms(now))
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+    }
+    if engine == Engine::Postgres {
+        sqlx::query("SELECT pg_notify('keyward_authz', $1)").bind(seq.to_string()).execute(&mut *c).await.map_err(db_err)?;
+    }
+    Ok(seq)
+}
+
+pub async fn seq(c: &mut AnyConnection) -> Result<i64> {
+    let (v,): (i64,) = sqlx::query_as("SELECT value FROM authz_generation WHERE id = 1").fetch_one(c).await.map_err(db_err)?;
+    Ok(v)
+}
+
+pub async fn changes_after(c: &mut AnyConnection, seq: i64, limit: i64) -> Result<Vec<(i64, Change)>> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT seq, kind, key FROM authz_changes WHERE seq > $1 ORDER BY seq, kind, key LIMIT $2")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+            .map_err(db_err)?;
+    Ok(rows.into_iter().filter_map(|(s, kind, key)| Change::from_columns(&kind, &key).map(|c| (s, c))).collect())
+}
+
+pub async fn users_page(c: &mut AnyConnection, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
+    let sql = format!("SELECT {} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2", users::COLUMNS);
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|u| u.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(users::from_row).collect()
+}
+
+pub async fn memberships_page(c: &mut AnyConnection, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
+    let (t, u) = after.map_or((None, None), |(t, u)| (Some(t.to_string()), Some(u.to_string())));
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT team_id, user_id FROM team_members WHERE ($1 IS NULL OR team_id > $1 OR (team_id = $1 AND user_id > $2)) \
+         ORDER BY team_id, user_id LIMIT $3",
+    )
+    .bind(t)
+    .bind(u)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?;
+    rows.into_iter()
+        .map(|(t, u)| {
+            Ok((TeamId::parse(&t).map_err(keyward_core::Error::internal)?, UserId::parse(&u).map_err(keyward_core::Error::internal)?))
+        })
+        .collect()
+}
+
+pub async fn resources_page(c: &mut AnyConnection, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
+    let sql = format!("SELECT {} FROM resources r WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2", resources::COLUMNS);
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|r| r.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(resource_from_row).collect()
+}
+
+pub async fn shares_page(c: &mut AnyConnection, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
+    let (r, t, i) = after.map_or((None, None, None), |(r, t, i)| (Some(r.to_string()), Some(t), Some(i)));
+    let sql = format!(
+        "SELECT {} FROM shares \
+         WHERE ($1 IS NULL OR resource_id > $1 OR (resource_id = $1 AND (subject_type > $2 OR (subject_type = $2 AND subject_id > $3)))) \
+         ORDER BY resource_id, subject_type, subject_id LIMIT $4",
+        shares::COLUMNS
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(r).bind(t).bind(i).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(share_from_row).collect()
+}
+
+pub async fn tokens_page(c: &mut AnyConnection, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2");
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|t| t.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    rows.iter().map(token_from_row).collect()
+}
+
+pub async fn put_node(c: &mut AnyConnection, n: &NodeLease) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO nodes (id, started_at, lease_until, applied_seq, ready) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET lease_until = $3, applied_seq = $4, ready = $5",
+    )
+    .bind(&n.id)
+    .bind(n.started_at)
+    .bind(n.lease_until)
+    .bind(n.applied_seq)
+    .bind(i64::from(n.ready))
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    // Rows of nodes long gone are swept here (a lease dead for a minute means a dead node).
+    sqlx::query("DELETE FROM nodes WHERE lease_until < $1").bind(n.lease_until - 60_000).execute(c).await.map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn remove_node(c: &mut AnyConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM nodes WHERE id = $1").bind(id).execute(c).await.map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn live_nodes(c: &mut AnyConnection, now_ms: i64) -> Result<Vec<NodeLease>> {
+    let rows = sqlx::query("SELECT id, started_at, lease_until, applied_seq, ready FROM nodes WHERE lease_until > $1")
+        .bind(now_ms)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(NodeLease {
+                id: get(r, "id")?,
+                started_at: get(r, "started_at")?,
+                lease_until: get(r, "lease_until")?,
+                applied_seq: get(r, "applied_seq")?,
+                ready: get_bool(r, "ready")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn prune(c: &mut AnyConnection, before: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM authz_changes WHERE at < $1").bind(ms(before)).execute(c).await.map_err(db_err)?;
+    Ok(done.rows_affected())
+}
