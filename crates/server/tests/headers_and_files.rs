@@ -72,8 +72,10 @@ async fn under_https_the_cookie_is_host_only_and_hsts_is_sent() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-keyward_session="), "{cookie}");
+    // The answer also sets the device cookie; the session cookie is the one that matters here.
+    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let cookie = cookies.iter().find(|c| c.contains("keyward_session=")).cloned().unwrap_or_default();
+    assert!(cookie.starts_with("__Host-keyward_session="), "{cookies:?}");
     let attrs: Vec<&str> = cookie.split(';').map(str::trim).collect();
     assert!(attrs.contains(&"Secure") && attrs.contains(&"Path=/") && attrs.contains(&"HttpOnly"), "{cookie}");
     assert!(!cookie.to_lowercase().contains("domain="), "{cookie}");

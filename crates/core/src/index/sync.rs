@@ -242,8 +242,17 @@ impl Node {
         let _one = self.catching_up.lock().await;
         loop {
             let mut tx = self.store.read().await?;
-            let rows = tx.authz_changes_after(self.index.applied_seq(), PAGE).await?;
+            let applied = self.index.applied_seq();
+            let rows = tx.authz_changes_after(applied, PAGE).await?;
             let Some(last) = rows.last().map(|(s, _)| *s) else { return Ok(()) };
+            // Sequences have no gaps, so a gap means the rows this node needed were pruned (it
+            // was away for longer than the log keeps): it reloads everything instead.
+            if rows.first().is_some_and(|(first, _)| *first > applied + 1) {
+                drop(tx);
+                tracing::warn!(node = %self.id, applied, "the change log no longer holds what this node missed; reloading the index");
+                self.load().await?;
+                continue;
+            }
             let changes: BTreeSet<Change> = rows.iter().map(|(_, c)| *c).collect();
             apply(&self.index, tx.as_mut(), &changes).await?;
             self.index.set_applied(last);

@@ -60,6 +60,10 @@ impl Keyward {
         let (reminders, completed) = self.review_reminders_and_deadlines().await?;
         report.reminders = reminders;
         report.auto_completed = completed;
+        // The change log keeps a day (wall-clock time): a node away for longer reloads its index.
+        let mut tx = self.store.write().await?;
+        tx.prune_authz_changes(OffsetDateTime::now_utc() - Duration::days(1)).await?;
+        tx.commit().await?;
         Ok(report)
     }
 
