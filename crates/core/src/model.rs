@@ -299,9 +299,29 @@ pub struct CredentialsInfo {
 /// A sealed value somewhere in the database, for key rotation.
 #[derive(Debug, Clone)]
 pub struct SealedValue {
-    /// `mfa_totp` or `credentials`.
-    pub table: &'static str,
+    /// What kind of secret it is (where it lives, what it is bound to).
+    pub kind: SealedKind,
     /// The row's key (user id or resource id).
     pub key: String,
     pub sealed: String,
+}
+
+/// The kinds of secret sealed at rest. Each is bound (as AEAD associated data) to the row it
+/// belongs to, by one function, so sealing, opening and key rotation cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedKind {
+    /// A user's TOTP secret (`mfa_totp`), bound to the user id.
+    TotpSecret,
+    /// A data source's credentials (`credentials`), bound to the resource id.
+    Credentials,
+}
+
+impl SealedKind {
+    /// The associated data a secret of this kind is sealed with, for the row `key`.
+    pub fn aad(self, key: &str) -> String {
+        match self {
+            SealedKind::TotpSecret => format!("mfa_totp:{key}"),
+            SealedKind::Credentials => format!("credentials:{key}"),
+        }
+    }
 }

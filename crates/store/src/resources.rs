@@ -3,7 +3,7 @@
 use crate::convert::{get, get_opt_uuid, get_time, get_uuid, ms};
 use crate::db_err;
 use keyward_core::access::{Kind, Visibility};
-use keyward_core::model::{CredentialsInfo, Resource, SealedValue};
+use keyward_core::model::{CredentialsInfo, Resource, SealedKind, SealedValue};
 use keyward_core::types::{ResourceId, TeamId, UserId};
 use keyward_core::{Error, Result};
 use sqlx::AnyConnection;
@@ -167,18 +167,17 @@ pub async fn credentials_info(c: &mut AnyConnection, resource: ResourceId) -> Re
 pub async fn sealed_values(c: &mut AnyConnection) -> Result<Vec<SealedValue>> {
     let mut out = Vec::new();
     let totp: Vec<(String, String)> = sqlx::query_as("SELECT user_id, secret FROM mfa_totp").fetch_all(&mut *c).await.map_err(db_err)?;
-    out.extend(totp.into_iter().map(|(key, sealed)| SealedValue { table: "mfa_totp", key, sealed }));
+    out.extend(totp.into_iter().map(|(key, sealed)| SealedValue { kind: SealedKind::TotpSecret, key, sealed }));
     let creds: Vec<(String, String)> =
         sqlx::query_as("SELECT resource_id, sealed FROM credentials").fetch_all(&mut *c).await.map_err(db_err)?;
-    out.extend(creds.into_iter().map(|(key, sealed)| SealedValue { table: "credentials", key, sealed }));
+    out.extend(creds.into_iter().map(|(key, sealed)| SealedValue { kind: SealedKind::Credentials, key, sealed }));
     Ok(out)
 }
 
 pub async fn update_sealed(c: &mut AnyConnection, v: &SealedValue) -> Result<()> {
-    let q = match v.table {
-        "mfa_totp" => "UPDATE mfa_totp SET secret = $2 WHERE user_id = $1",
-        "credentials" => "UPDATE credentials SET sealed = $2 WHERE resource_id = $1",
-        other => return Err(Error::internal_msg(format!("no sealed values in {other}"))),
+    let q = match v.kind {
+        SealedKind::TotpSecret => "UPDATE mfa_totp SET secret = $2 WHERE user_id = $1",
+        SealedKind::Credentials => "UPDATE credentials SET sealed = $2 WHERE resource_id = $1",
     };
     sqlx::query(q).bind(&v.key).bind(&v.sealed).execute(c).await.map_err(db_err)?;
     Ok(())

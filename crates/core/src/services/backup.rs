@@ -31,13 +31,7 @@ impl Keyward {
         let values = self.store.read().await?.sealed_values().await?;
         let opened = values
             .iter()
-            .filter(|v| {
-                let aad = match v.table {
-                    "mfa_totp" => format!("mfa_totp:{}", v.key),
-                    _ => format!("credentials:{}", v.key),
-                };
-                self.keys.open(&v.sealed, &aad).is_ok()
-            })
+            .filter(|v| self.keys.open(&v.sealed, &v.kind.aad(&v.key)).is_ok())
             .count();
         Ok(RestoreCheck { audit, secrets_opened: opened, secrets_unopened: values.len() - opened })
     }

@@ -78,7 +78,7 @@ pub(crate) fn backup_hash(code: &str) -> String {
 }
 
 fn aad(user: UserId) -> String {
-    format!("mfa_totp:{user}")
+    crate::model::SealedKind::TotpSecret.aad(&user.to_string())
 }
 
 impl Keyward {

@@ -10,7 +10,7 @@ use crate::types::ResourceId;
 use serde_json::json;
 
 fn aad(resource: ResourceId) -> String {
-    format!("credentials:{resource}")
+    crate::model::SealedKind::Credentials.aad(&resource.to_string())
 }
 
 impl Keyward {
@@ -58,10 +58,7 @@ impl Keyward {
         let mut tx = self.store.write().await?;
         let values = tx.sealed_values().await?;
         for mut v in values.clone() {
-            let aad = match v.table {
-                "mfa_totp" => format!("mfa_totp:{}", v.key),
-                _ => format!("credentials:{}", v.key),
-            };
+            let aad = v.kind.aad(&v.key);
             let plain = self.keys.open(&v.sealed, &aad)?;
             v.sealed = self.keys.seal(self.random.as_ref(), &plain, &aad)?;
             tx.update_sealed(&v).await?;
