@@ -28,6 +28,34 @@ pub enum SmtpSecurity {
     None,
 }
 
+/// A secret setting (a password, a key, a token). Why a type: its `Debug` never shows it, so a
+/// configuration printed to a log carries no secret; only `expose` reads it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
+}
+
+/// The settings that may be read from a file named by `KEYWARD_<NAME>_FILE` (container secrets).
+const FILE_SETTINGS: [&str; 4] = ["smtp_password", "master_key", "metrics_token", "database_url"];
+
 /// Everything Keyward reads at start-up.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,14 +84,14 @@ pub struct Config {
     pub smtp_port: Option<u16>,
     pub smtp_security: SmtpSecurity,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<Secret>,
     /// The sender, such as `Acme Platform <noreply@acme.example>`.
     pub smtp_from: Option<String>,
     /// A 32-byte base64 key that seals secrets at rest; without it, the key file in the data
     /// directory. Nodes sharing one database need the same key.
-    pub master_key: Option<String>,
+    pub master_key: Option<Secret>,
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <metrics_token>`.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
     /// Proxies (CIDRs or addresses) whose `X-Forwarded-For` / `Forwarded` headers name the
     /// client; a list in the file, comma-separated in `KEYWARD_TRUSTED_PROXIES`. Empty: the
     /// client is always the TCP peer.
@@ -132,11 +160,11 @@ impl fmt::Debug for Config {
             .field("smtp_port", &self.smtp_port)
             .field("smtp_security", &self.smtp_security)
             .field("smtp_username", &self.smtp_username)
-            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
+            .field("smtp_password", &self.smtp_password)
             .field("smtp_from", &self.smtp_from)
-            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("master_key", &self.master_key)
             .field("trusted_proxies", &self.trusted_proxies)
-            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("metrics_token", &self.metrics_token)
             .finish()
     }
 }
@@ -163,9 +191,23 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
-        // KEYWARD_CONFIG names the file; KEYWARD_TEST_* belong to the test suite.
-        let env = Env::prefixed("KEYWARD_").filter(|k| k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_"));
-        fig = fig.merge(env).merge(Serialized::defaults(flags));
+        // KEYWARD_CONFIG names the file; KEYWARD_TEST_* belong to the test suite; KEYWARD_*_FILE
+        // name files that hold secrets (read below).
+        let env = Env::prefixed("KEYWARD_").filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            k != "config" && !k.starts_with("test_") && !FILE_SETTINGS.iter().any(|s| k == format!("{s}_file"))
+        });
+        fig = fig.merge(env);
+        for name in FILE_SETTINGS {
+            let var = format!("KEYWARD_{}_FILE", name.to_ascii_uppercase());
+            if let Some(path) = std::env::var_os(&var) {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    anyhow::anyhow!("invalid configuration: {var} names {}, which cannot be read: {e}", PathBuf::from(&path).display())
+                })?;
+                fig = fig.merge(Serialized::default(name, text.trim_end_matches(['\n', '\r'])));
+            }
+        }
+        fig = fig.merge(Serialized::defaults(flags));
         let config: Config = fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config.validate()?;
         Ok(config)
@@ -200,7 +242,7 @@ impl Config {
             anyhow::bail!("invalid configuration: jobs_interval_seconds must be at least 1");
         }
         crate::client_addr::TrustedProxies::parse(&self.trusted_proxies)?;
-        if let Some(token) = &self.metrics_token
+        if let Some(token) = self.metrics_token.as_ref().map(Secret::expose)
             && (token.len() < 16 || token.chars().any(|c| !c.is_ascii_graphic()))
         {
             anyhow::bail!("invalid configuration: metrics_token must be at least 16 printable ASCII characters without spaces");

@@ -17,7 +17,10 @@ pub fn load(config: &Config) -> anyhow::Result<Keyring> {
     let file = key_file(config);
     let mut keys = Vec::new();
     if let Some(master) = &config.master_key {
-        keys.push(Key::from_base64(master).map_err(|_| anyhow::anyhow!("invalid configuration: master_key must be 32 bytes in base64"))?);
+        keys.push(
+            Key::from_base64(master.expose())
+                .map_err(|_| anyhow::anyhow!("invalid configuration: master_key must be 32 bytes in base64"))?,
+        );
     } else if !file.exists() {
         create_key_file(&file)?;
     }

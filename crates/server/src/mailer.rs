@@ -29,8 +29,8 @@ pub fn from_config(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Mailer>
                 SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
             };
             let mut builder = builder.port(config.smtp_port());
-            if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
-                builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+            if let (Some(user), Some(pass)) = (&config.smtp_username, config.smtp_password.as_ref().map(crate::config::Secret::expose)) {
+                builder = builder.credentials(Credentials::new(user.clone(), pass.to_owned()));
             }
             Ok(std::sync::Arc::new(Smtp { transport: builder.build(), from, describe: format!("SMTP {host}:{}", config.smtp_port()) }))
         }

@@ -125,7 +125,7 @@ impl TestApp {
         let data_dir = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
         // Nodes of one deployment share the master key (KEYWARD_MASTER_KEY), as the README says.
         let key = std::fs::read_to_string(self.data_dir.join("keyward.key")).expect("the first node's key file");
-        let master_key = key.lines().next().map(str::to_owned);
+        let master_key = key.lines().next().map(keyward_server::config::Secret::from);
         let config =
             Config { data_dir, listen: "127.0.0.1:0".into(), database_url: Some(self.database_url.clone()), master_key, ..test_config() };
         start(config, |_| {}, None).await

@@ -29,10 +29,7 @@ impl Keyward {
     pub async fn check_restored(&self) -> Result<RestoreCheck> {
         let audit = self.verify_audit_log().await?;
         let values = self.store.read().await?.sealed_values().await?;
-        let opened = values
-            .iter()
-            .filter(|v| self.keys.open(&v.sealed, &v.kind.aad(&v.key)).is_ok())
-            .count();
+        let opened = values.iter().filter(|v| self.keys.open(&v.sealed, &v.kind.aad(&v.key)).is_ok()).count();
         Ok(RestoreCheck { audit, secrets_opened: opened, secrets_unopened: values.len() - opened })
     }
 }

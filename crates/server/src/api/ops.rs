@@ -29,7 +29,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
 
 /// Prometheus text; with `metrics_token` set, only for `Authorization: Bearer <metrics_token>`.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &state.config.metrics_token {
+    if let Some(expected) = state.config.metrics_token.as_ref().map(crate::config::Secret::expose) {
         let sent = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
