@@ -53,7 +53,15 @@ pub fn describe(e: &Error) -> Described {
         }
         Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "precondition_failed".to_owned(), None),
         Error::Internal(cause) => {
-            tracing::error!(error = %cause, source = ?cause.source(), "internal error");
+            // The whole cause chain goes to the log (never to the client), so a fault can be traced.
+            let mut chain = cause.to_string();
+            let mut next = cause.source();
+            while let Some(e) = next {
+                chain.push_str(": ");
+                chain.push_str(&e.to_string());
+                next = e.source();
+            }
+            tracing::error!(error = %chain, "internal error");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal".to_owned(), None)
         }
     };
