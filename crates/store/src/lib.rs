@@ -231,7 +231,47 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
     if let sqlx::Error::Database(d) = &e
         && d.is_unique_violation()
     {
-        return Error::conflict("already_exists", "Something with the same unique value already exists.");
+        return unique_conflict(d.constraint(), d.message());
     }
     Error::internal(e)
+}
+
+/// The conflict a unique violation means, by the constraint that refused it: PostgreSQL names
+/// the constraint, SQLite names the columns ("UNIQUE constraint failed: users.email_key").
+fn unique_conflict(constraint: Option<&str>, message: &str) -> Error {
+    let what = constraint.map_or_else(|| message.rsplit_once("failed:").map_or("", |(_, c)| c.trim()).to_owned(), str::to_owned);
+    match what.as_str() {
+        "users_email_key_key" | "users.email_key" => Error::conflict("email_taken", "A user or invitation with this email already exists."),
+        "teams_name_key_key" | "teams.name_key" => Error::conflict("team_name_taken", "A team with this name already exists."),
+        "access_reviews_period_key" | "access_reviews.period" => {
+            Error::conflict("review_exists", "This quarter's access review is already open.")
+        }
+        "shares_resource_subject_key" | "shares.resource_id, shares.subject_type, shares.subject_id" => {
+            Error::conflict("share_exists", "This resource is already shared with them.")
+        }
+        _ => Error::conflict("already_exists", "Something with the same unique value already exists."),
+    }
+}
+
+#[cfg(test)]
+mod unique_tests {
+    use super::unique_conflict;
+    use keyward_core::Error;
+
+    fn code(e: Error) -> &'static str {
+        match e {
+            Error::Conflict { code, .. } => code,
+            _ => "not a conflict",
+        }
+    }
+
+    #[test]
+    fn conflicts_are_named_by_their_constraint_on_both_engines() {
+        assert_eq!(code(unique_conflict(Some("users_email_key_key"), "")), "email_taken");
+        assert_eq!(code(unique_conflict(None, "UNIQUE constraint failed: users.email_key")), "email_taken");
+        assert_eq!(code(unique_conflict(Some("teams_name_key_key"), "")), "team_name_taken");
+        assert_eq!(code(unique_conflict(None, "UNIQUE constraint failed: teams.name_key")), "team_name_taken");
+        assert_eq!(code(unique_conflict(None, "UNIQUE constraint failed: access_reviews.period")), "review_exists");
+        assert_eq!(code(unique_conflict(None, "UNIQUE constraint failed: something.else")), "already_exists");
+    }
 }

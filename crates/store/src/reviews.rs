@@ -72,10 +72,7 @@ pub async fn insert(c: &mut AnyConnection, r: &Review) -> Result<()> {
     .bind(opt_ms(r.overdue_notified_at))
     .execute(c)
     .await
-    .map_err(|e| match db_err(e) {
-        Error::Conflict { .. } => Error::conflict("review_exists", "This quarter's access review is already open."),
-        other => other,
-    })?;
+    .map_err(db_err)?;
     Ok(())
 }
 

@@ -50,15 +50,8 @@ pub async fn insert(c: &mut AnyConnection, t: &Team) -> Result<()> {
     .bind(ms(t.updated_at))
     .execute(c)
     .await
-    .map_err(name_taken)?;
+    .map_err(db_err)?;
     Ok(())
-}
-
-fn name_taken(e: sqlx::Error) -> keyward_core::Error {
-    match db_err(e) {
-        keyward_core::Error::Conflict { .. } => keyward_core::Error::conflict("team_name_taken", "A team with this name already exists."),
-        other => other,
-    }
 }
 
 pub async fn update(c: &mut AnyConnection, t: &Team) -> Result<()> {
@@ -71,7 +64,7 @@ pub async fn update(c: &mut AnyConnection, t: &Team) -> Result<()> {
         .bind(ms(t.updated_at))
         .execute(c)
         .await
-        .map_err(name_taken)?;
+        .map_err(db_err)?;
     Ok(())
 }
 

@@ -50,10 +50,7 @@ pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
     .bind(opt_ms(u.role_changed_at))
     .execute(c)
     .await
-    .map_err(|e| match db_err(e) {
-        keyward_core::Error::Conflict { .. } => keyward_core::Error::conflict("email_taken", "A user or invitation with this email already exists."),
-        other => other,
-    })?;
+    .map_err(db_err)?;
     Ok(())
 }
 
