@@ -24,7 +24,6 @@ pub mod services;
 pub mod store;
 pub mod text;
 pub mod types;
-pub mod wire;
 
 pub use context::{Actor, AuthVia, RequestMeta};
 pub use error::{Error, Result};

@@ -16,6 +16,7 @@ pub mod refusals;
 pub mod state;
 pub mod telemetry;
 pub mod web;
+pub mod wire;
 
 pub use app::{App, open};
 pub use config::{Config, Overrides};

@@ -17,6 +17,12 @@ impl Keyward {
         self.security_policy(tx.as_mut()).await
     }
 
+    /// The password rules in force, in words (for anyone choosing a password, signed in or not).
+    pub async fn password_rules(&self) -> Result<Vec<String>> {
+        let mut tx = self.store.read().await?;
+        Ok(self.security_policy(tx.as_mut()).await?.password.describe())
+    }
+
     /// Replaces the policy (admins), after checking every value; audited with before and after.
     pub async fn put_security_policy(&self, actor: &Actor, new: SecurityPolicy) -> Result<SecurityPolicy> {
         actor.require(Capability::ManagePolicies)?;

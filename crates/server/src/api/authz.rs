@@ -4,13 +4,14 @@ use crate::api::cursor;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::State;
 use keyward_api::{CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckResponse, ErrorBody, Explanation, Page};
+use keyward_core::Error;
 use keyward_core::access::{Action, Kind};
 use keyward_core::services::authz::{self, CheckResult};
 use keyward_core::types::{ResourceId, UserId};
-use keyward_core::{Error, wire};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Caller, EnrollingCaller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +13,6 @@ use keyward_api::{
 use keyward_core::model::rfc3339;
 use keyward_core::password::Password;
 use keyward_core::types::{SessionId, TokenId};
-use keyward_core::wire;
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = User), (status = 401, body = ErrorBody)))]

@@ -4,13 +4,13 @@
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Caller, EnrollingCaller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keyward_api::{BackupCodes, CodeRequest, ErrorBody, MfaStatus, SecurityPolicy, TotpEnrollment, User};
 use keyward_core::model::rfc3339;
 use keyward_core::types::UserId;
-use keyward_core::wire;
 
 /// Starts TOTP enrollment: a new secret, its otpauth URI and a QR code. MFA is not on until
 /// `activate` gets a correct code.

@@ -4,6 +4,7 @@ use crate::api::cursor;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +14,6 @@ use keyward_core::model::rfc3339;
 use keyward_core::services::directory::page_size;
 use keyward_core::services::resources::{NewResource, ResourceChanges};
 use keyward_core::types::{ResourceId, TeamId};
-use keyward_core::wire;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

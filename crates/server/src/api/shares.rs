@@ -4,13 +4,14 @@
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use keyward_api::{ErrorBody, ShareEntry, ShareInfo};
+use keyward_core::Error;
 use keyward_core::services::shares::SharesView;
 use keyward_core::types::{ResourceId, ShareId};
-use keyward_core::{Error, wire};
 
 type WithEtag<T> = (StatusCode, [(header::HeaderName, HeaderValue); 1], Json<T>);
 

@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
+use crate::wire;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,7 +11,6 @@ use keyward_api::{CreateTeamRequest, ErrorBody, Page, Quotas, Team, TeamUsage, U
 use keyward_core::model;
 use keyward_core::services::teams::TeamChanges;
 use keyward_core::types::{TeamId, TeamName, UserId};
-use keyward_core::wire;
 
 /// Every team (any signed-in user).
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Page<Team>)))]

@@ -68,7 +68,8 @@ fn notice_for(done: Option<&str>) -> Option<String> {
 }
 
 async fn profile_page(state: &AppState, actor: &Actor, notice: Option<String>, error: Option<&Error>) -> Result<ProfilePage, PageError> {
-    let policy = load_policy(state, actor).await?;
+    let password_rules =
+        state.kw.password_rules().await.map_err(|error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") })?;
     Ok(ProfilePage {
         chrome: Chrome::for_actor(state, actor, "account", ""),
         tab: "profile",
@@ -79,14 +80,8 @@ async fn profile_page(state: &AppState, actor: &Actor, notice: Option<String>, e
         full_name: actor.user.full_name.clone(),
         email: actor.user.email.clone(),
         role_label: actor.user.role.label(),
-        password_rules: policy.password.describe(),
+        password_rules,
     })
-}
-
-async fn load_policy(state: &AppState, actor: &Actor) -> Result<keyward_core::policy::SecurityPolicy, PageError> {
-    let page_err = |error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") };
-    let mut tx = state.kw.store.read().await.map_err(page_err)?;
-    state.kw.security_policy(tx.as_mut()).await.map_err(page_err)
 }
 
 fn rule_messages(error: Option<&Error>) -> Vec<String> {

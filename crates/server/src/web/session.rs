@@ -215,8 +215,7 @@ fn link_error(state: &AppState, error: &Error, back_href: &str, back_label: &str
 
 /// The password rules in force, in words.
 async fn password_rules(state: &AppState) -> Result<Vec<String>, Error> {
-    let mut tx = state.kw.store.read().await?;
-    Ok(state.kw.security_policy(tx.as_mut()).await?.password.describe())
+    state.kw.password_rules().await
 }
 
 async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Response> {

@@ -1,7 +1,8 @@
-//! Domain records turned into the API's wire types.
+//! Domain records turned into the API's wire types, and wire bodies read into domain values: the one
+//! place the JSON API's shapes meet the core's.
 
-use crate::model::{ApiToken, AuditRecord, LoginAttempt, Session, User, rfc3339};
 use keyward_api as api;
+use keyward_core::model::{ApiToken, AuditRecord, LoginAttempt, Session, User, rfc3339};
 
 /// A user as the API shows it. `full` adds role, status and activity (admins and the user
 /// themself); others see what sharing needs: name, email, teams.
@@ -10,7 +11,7 @@ pub fn user(u: &User, full: bool) -> api::User {
 }
 
 /// A user with their teams.
-pub fn user_with_teams(u: &User, full: bool, teams: &[crate::model::Team]) -> api::User {
+pub fn user_with_teams(u: &User, full: bool, teams: &[keyward_core::model::Team]) -> api::User {
     api::User {
         id: u.id.to_string(),
         email: u.email.clone(),
@@ -35,7 +36,7 @@ pub fn token(t: &ApiToken) -> api::TokenInfo {
     }
 }
 
-pub fn session(s: &Session, current: Option<crate::types::SessionId>) -> api::SessionInfo {
+pub fn session(s: &Session, current: Option<keyward_core::types::SessionId>) -> api::SessionInfo {
     api::SessionInfo {
         id: s.id.to_string(),
         created_at: rfc3339(s.created_at),
@@ -69,7 +70,7 @@ pub fn audit(r: &AuditRecord) -> api::AuditEvent {
 }
 
 /// The security policy as the API shows it.
-pub fn policy(p: &crate::policy::SecurityPolicy) -> api::SecurityPolicy {
+pub fn policy(p: &keyward_core::policy::SecurityPolicy) -> api::SecurityPolicy {
     api::SecurityPolicy {
         mfa: api::MfaPolicy {
             mode: p.mfa.mode.as_str().to_owned(),
@@ -92,16 +93,16 @@ pub fn policy(p: &crate::policy::SecurityPolicy) -> api::SecurityPolicy {
 }
 
 /// The security policy from the API's shape; unknown modes and roles are refused.
-pub fn policy_from(p: api::SecurityPolicy) -> crate::Result<crate::policy::SecurityPolicy> {
-    use crate::policy::{MfaMode, MfaPolicy, SecurityPolicy, SessionPolicy};
+pub fn policy_from(p: api::SecurityPolicy) -> keyward_core::Result<keyward_core::policy::SecurityPolicy> {
+    use keyward_core::policy::{MfaMode, MfaPolicy, SecurityPolicy, SessionPolicy};
     Ok(SecurityPolicy {
         mfa: MfaPolicy {
             mode: MfaMode::parse(&p.mfa.mode)?,
-            roles: p.mfa.roles.iter().map(|r| crate::types::Role::parse(r)).collect::<crate::Result<_>>()?,
+            roles: p.mfa.roles.iter().map(|r| keyward_core::types::Role::parse(r)).collect::<keyward_core::Result<_>>()?,
             grace_period_days: p.mfa.grace_period_days,
             required_since: Default::default(),
         },
-        password: crate::password::PasswordPolicy {
+        password: keyward_core::password::PasswordPolicy {
             min_length: p.password.min_length,
             require_uppercase: p.password.require_uppercase,
             require_lowercase: p.password.require_lowercase,
@@ -117,7 +118,7 @@ pub fn policy_from(p: api::SecurityPolicy) -> crate::Result<crate::policy::Secur
 }
 
 /// A team as the API shows it.
-pub fn team(t: &crate::model::Team, members: Option<&[User]>) -> api::Team {
+pub fn team(t: &keyward_core::model::Team, members: Option<&[User]>) -> api::Team {
     api::Team {
         id: t.id.to_string(),
         name: t.name.clone(),
@@ -129,7 +130,7 @@ pub fn team(t: &crate::model::Team, members: Option<&[User]>) -> api::Team {
     }
 }
 
-pub fn quotas(q: &crate::model::Quotas) -> api::Quotas {
+pub fn quotas(q: &keyward_core::model::Quotas) -> api::Quotas {
     api::Quotas {
         max_cpu_millis: q.max_cpu_millis,
         max_memory_mib: q.max_memory_mib,
@@ -140,7 +141,7 @@ pub fn quotas(q: &crate::model::Quotas) -> api::Quotas {
     }
 }
 
-pub fn usage(q: &crate::model::Quotas, u: &crate::model::Usage) -> api::TeamUsage {
+pub fn usage(q: &keyward_core::model::Quotas, u: &keyward_core::model::Usage) -> api::TeamUsage {
     let one = |used, limit| api::QuotaUse { used, limit };
     api::TeamUsage {
         cpu_millis: one(u.cpu_millis, q.max_cpu_millis),
@@ -153,7 +154,7 @@ pub fn usage(q: &crate::model::Quotas, u: &crate::model::Usage) -> api::TeamUsag
 }
 
 /// A resource with the caller's level.
-pub fn resource(v: &crate::services::resources::Visible, credentials_updated_at: Option<time::OffsetDateTime>) -> api::Resource {
+pub fn resource(v: &keyward_core::services::resources::Visible, credentials_updated_at: Option<time::OffsetDateTime>) -> api::Resource {
     let r = &v.resource;
     api::Resource {
         id: r.id.to_string(),
@@ -169,11 +170,11 @@ pub fn resource(v: &crate::services::resources::Visible, credentials_updated_at:
         updated_at: rfc3339(r.updated_at),
         access: v.decision.level.as_str().to_owned(),
         credentials_updated_at: credentials_updated_at.map(rfc3339),
-        visibility: (r.kind == crate::access::Kind::DataSource).then(|| r.visibility.as_str().to_owned()),
+        visibility: (r.kind == keyward_core::access::Kind::DataSource).then(|| r.visibility.as_str().to_owned()),
     }
 }
 
-pub fn share(s: &crate::model::Share) -> api::ShareInfo {
+pub fn share(s: &keyward_core::model::Share) -> api::ShareInfo {
     let (kind, id) = s.subject.parts();
     api::ShareInfo {
         id: s.id.to_string(),
@@ -185,15 +186,15 @@ pub fn share(s: &crate::model::Share) -> api::ShareInfo {
 
 /// A share request from the API's shape, in the core's one encoding of subjects and levels;
 /// every error names its field (`subject`, `level`, `expires_at`).
-pub fn share_from(e: &api::ShareEntry) -> crate::Result<crate::services::shares::ShareRequest> {
-    let subject = crate::access::Subject::from_parts(&e.subject.kind, e.subject.id.as_deref())?;
-    let level = crate::access::Level::parse_share(&e.level)?;
+pub fn share_from(e: &api::ShareEntry) -> keyward_core::Result<keyward_core::services::shares::ShareRequest> {
+    let subject = keyward_core::access::Subject::from_parts(&e.subject.kind, e.subject.id.as_deref())?;
+    let level = keyward_core::access::Level::parse_share(&e.level)?;
     let expires_at = e
         .expires_at
         .as_deref()
         .map(|t| {
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| {
-                crate::Error::invalid_field(
+                keyward_core::Error::invalid_field(
                     "expires_at",
                     "invalid_time",
                     "expires_at must be an RFC 3339 time such as 2026-01-31T12:00:00Z.",
@@ -201,12 +202,12 @@ pub fn share_from(e: &api::ShareEntry) -> crate::Result<crate::services::shares:
             })
         })
         .transpose()?;
-    Ok(crate::services::shares::ShareRequest { subject, level, expires_at })
+    Ok(keyward_core::services::shares::ShareRequest { subject, level, expires_at })
 }
 
 /// Every path of a decision.
-pub fn explanation(d: &crate::access::Decision) -> api::Explanation {
-    use crate::access::{Path, Subject};
+pub fn explanation(d: &keyward_core::access::Decision) -> api::Explanation {
+    use keyward_core::access::{Path, Subject};
     let paths = d
         .paths
         .iter()
