@@ -50,6 +50,13 @@ impl Actor {
         role_can(self.user.role, cap)
     }
 
+    /// Whether the actor sees a person's account details (role, status, activity, end date):
+    /// admins see everyone's, everyone sees their own; others see what sharing needs (name,
+    /// email, teams). The one place this is decided, for the API and the pages.
+    pub fn sees_account_of(&self, user: crate::types::UserId) -> bool {
+        self.can(Capability::ManageUsers) || self.user.id == user
+    }
+
     /// Whether this credential may only enroll in MFA (and sign out): the session was opened
     /// that way, or the policy's deadline passed since.
     pub fn mfa_pending(&self) -> bool {

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use keyward_api::{AuditEvent, ErrorBody, LoginRecord, Page, UpdateUserRequest, User};
 use keyward_core::Error;
-use keyward_core::policy::Capability;
 use keyward_core::services::directory::page_size;
 use keyward_core::services::users::UserChanges;
 use keyward_core::store::{AuditFilter, UserFilter};
@@ -56,13 +55,12 @@ pub async fn list_users(
         users.truncate(limit as usize);
         users.last().map(|u| keyward_core::types::email_key(&u.email))
     });
-    let full = actor.can(Capability::ManageUsers);
     let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
     let teams = state.kw.teams_of_users(&actor, &ids).await?;
     Ok(Json(Page {
         items: users
             .iter()
-            .map(|u| wire::user_with_teams(u, full || u.id == actor.user.id, teams.get(&u.id).map_or(&[][..], Vec::as_slice)))
+            .map(|u| wire::user_with_teams(u, actor.sees_account_of(u.id), teams.get(&u.id).map_or(&[][..], Vec::as_slice)))
             .collect(),
         next_cursor: next_cursor.flatten(),
     }))
@@ -72,7 +70,7 @@ pub async fn list_users(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let user = state.kw.get_user(&actor, UserId::parse(&id)?).await?;
-    let full = actor.can(Capability::ManageUsers) || user.id == actor.user.id;
+    let full = actor.sees_account_of(user.id);
     let teams = state.kw.teams_of_users(&actor, &[user.id]).await?;
     Ok(Json(wire::user_with_teams(&user, full, teams.get(&user.id).map_or(&[][..], Vec::as_slice))))
 }
