@@ -243,7 +243,7 @@ impl Node {
         loop {
             let mut tx = self.store.read().await?;
             let applied = self.index.applied_seq();
-            let rows = tx.authz_changes_after(applied, PAGE).await?;
+            let (rows, more) = whole_transactions(tx.as_mut(), applied).await?;
             let Some(last) = rows.last().map(|(s, _)| *s) else { return Ok(()) };
             // Sequences have no gaps, so a gap means the rows this node needed were pruned (it
             // was away for longer than the log keeps): it reloads everything instead.
@@ -256,7 +256,7 @@ impl Node {
             let changes: BTreeSet<Change> = rows.iter().map(|(_, c)| *c).collect();
             apply(&self.index, tx.as_mut(), &changes).await?;
             self.index.set_applied(last);
-            if (rows.len() as i64) < PAGE {
+            if !more {
                 return Ok(());
             }
         }
@@ -273,6 +273,27 @@ impl Node {
         self.index.replace(data, seq);
         tracing::info!(users, resources, shares, seq, ms = started.elapsed().as_millis() as u64, "authorization index loaded");
         Ok(())
+    }
+}
+
+/// The next page of the change log after `applied`, cut at a transaction's edge: a page that
+/// ended inside one transaction's changes would mark it applied with the rest unread. Answers
+/// whether more may follow.
+async fn whole_transactions(tx: &mut dyn Tx, applied: i64) -> Result<(Vec<(i64, Change)>, bool)> {
+    let mut limit = PAGE;
+    loop {
+        let mut rows = tx.authz_changes_after(applied, limit).await?;
+        if (rows.len() as i64) < limit {
+            return Ok((rows, false));
+        }
+        let last = rows.last().map(|(s, _)| *s).unwrap_or(applied);
+        let cut = rows.iter().position(|(s, _)| *s == last).unwrap_or(0);
+        if cut > 0 {
+            rows.truncate(cut);
+            return Ok((rows, true));
+        }
+        // One transaction filled the whole page: read it whole.
+        limit *= 2;
     }
 }
 
