@@ -295,8 +295,9 @@ pub const REMINDER_EVERY: Duration = Duration::days(7);
 
 /// Whether a note is acceptable: at most 1000 characters, no control characters but newlines.
 pub fn parse_note(note: Option<&str>) -> Result<Option<String>> {
+    let sent = note.map_or(0, |n| n.chars().count());
     let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
-    if n.chars().count() > 1000 || n.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if sent > 1000 || n.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err(Error::invalid_field("note", "invalid_note", "A note must be at most 1000 characters of text."));
     }
     Ok(Some(n.to_owned()))

@@ -122,14 +122,14 @@ pub struct FullName(String);
 
 impl FullName {
     pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
+        let (sent, s) = (s.chars().count(), s.trim());
         if s.is_empty() {
             return Err(Error::invalid_field("full_name", "invalid_full_name", "The full name must not be empty."));
         }
         if let Some(c) = forbidden_char(s) {
             return Err(Error::invalid_field("full_name", "invalid_full_name", forbidden_message("full name", c)));
         }
-        if s.chars().count() > 200 {
+        if sent > 200 {
             return Err(Error::invalid_field(
                 "full_name",
                 "invalid_full_name",
@@ -149,11 +149,11 @@ pub struct TeamName(String);
 
 impl TeamName {
     pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
+        let (sent, s) = (s.chars().count(), s.trim());
         if let Some(c) = forbidden_char(s) {
             return Err(Error::invalid_field("name", "invalid_team_name", forbidden_message("team name", c)));
         }
-        if s.is_empty() || s.chars().count() > 100 {
+        if s.is_empty() || sent > 100 {
             return Err(Error::invalid_field(
                 "name",
                 "invalid_team_name",
@@ -176,11 +176,11 @@ pub struct Label(String);
 
 impl Label {
     pub fn parse(field: &'static str, s: &str) -> Result<Self> {
-        let s = s.trim();
+        let (sent, s) = (s.chars().count(), s.trim());
         if let Some(c) = forbidden_char(s) {
             return Err(Error::invalid_field(field, "invalid_name", forbidden_message(field, c)));
         }
-        if s.is_empty() || s.chars().count() > 100 {
+        if s.is_empty() || sent > 100 {
             return Err(Error::invalid_field(
                 field,
                 "invalid_name",

@@ -109,6 +109,7 @@ impl App {
         let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
         let (api_router, mut openapi) = api::router().split_for_parts();
         api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
+        let openapi = api::complete_contract(openapi);
         let request_id = HeaderName::from_static("x-request-id");
         let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, HeaderName::from_static("x-csrf-token")]);
         Router::new()
@@ -119,7 +120,7 @@ impl App {
             .layer(axum::middleware::from_fn_with_state(state.clone(), crate::refusals::audit))
             .with_state(state)
             // The docs page and its assets are served from the binary: nothing from the internet.
-            .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+            .merge(SwaggerUi::new("/api/docs").external_url_unchecked("/api/openapi.json", openapi))
             .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.", None) })
             .layer(axum::middleware::from_fn_with_state(self.config.https(), security_headers))
             .layer(axum::middleware::from_fn_with_state(self.proxies.clone(), client_addr))

@@ -222,7 +222,10 @@ async fn concurrent_sign_ins_and_calls_never_fail(engine: Engine) {
     let admin = app.admin().await;
     let admin = std::sync::Arc::new(admin);
     let mut tasks = Vec::new();
-    for i in 0..50 {
+    // Sign-ins of one account queue behind the ones being checked (the throttle counts them
+    // before they settle) and give up after ten seconds: 24 password hashes fit in that on a
+    // loaded 2-core machine, as 50 may not, and still put every write path under contention.
+    for i in 0..SIGN_INS {
         let base = app.base.clone();
         let admin = admin.clone();
         tasks.push(tokio::spawn(async move {
@@ -240,5 +243,7 @@ async fn concurrent_sign_ins_and_calls_never_fail(engine: Engine) {
         }
     }
     let (_, tokens) = admin.get("/api/v1/me/tokens").await;
-    assert_eq!(tokens["items"].as_array().unwrap().len(), 50);
+    assert_eq!(tokens["items"].as_array().unwrap().len(), SIGN_INS);
 }
+
+const SIGN_INS: usize = 24;

@@ -51,8 +51,12 @@ impl Visible {
 }
 
 fn name(s: &str) -> Result<String> {
-    let s = s.trim();
-    if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+    // Lengths count what was sent, so the limit the API documents is the one applied.
+    let (sent, s) = (s.chars().count(), s.trim());
+    if let Some(c) = crate::text::forbidden_char(s) {
+        return Err(Error::invalid_field("name", "invalid_name", crate::text::forbidden_message("name", c)));
+    }
+    if s.is_empty() || sent > 200 {
         return Err(Error::invalid_field("name", "invalid_name", "The name must be 1 to 200 characters, without control characters."));
     }
     Ok(s.to_owned())

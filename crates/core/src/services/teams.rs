@@ -27,8 +27,9 @@ pub struct TeamChanges {
 }
 
 fn description(s: &str) -> Result<String> {
-    let s = s.trim();
-    if s.chars().count() > 1000 || s.chars().any(|c| c.is_control() && c != '\n') {
+    let (sent, s) = (s.chars().count(), s.trim());
+    // Line breaks and tabs are text (a browser's text area sends CR LF); other controls are not.
+    if sent > 1000 || s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(Error::invalid_field("description", "invalid_description", "The description must be at most 1000 characters."));
     }
     Ok(s.to_owned())

@@ -3,6 +3,7 @@
 mod audit;
 pub(crate) mod auth;
 mod authz;
+mod contract;
 mod invitations;
 mod me;
 mod mfa;
@@ -18,6 +19,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use contract::complete as complete_contract;
 pub use ops::{healthz, metrics, readyz};
 
 #[derive(OpenApi)]
