@@ -418,7 +418,8 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
                 && let (Some(b), Some(a)) = (text(v, "before"), text(v, "after"))
                 && b != a
             {
-                parts.push(format!("made {} {}", s.target_resource(), visibility_label(a)));
+                let whose = if parts.is_empty() { format!("{}'s", s.target_resource()) } else { "its".to_owned() };
+                parts.push(format!("set {whose} visibility to {}", visibility_label(a)));
             }
             if parts.is_empty() {
                 format!("{actor} saved {}'s sharing unchanged", s.target_resource())

@@ -13,7 +13,13 @@ use time::Duration;
 
 const PW: &str = "Plover-Quartz-42!";
 
-engine_tests!(events_read_as_sentences_and_filter, paging_keeps_the_filters, the_chart_counts_sign_ins_per_day, history_and_quota_bars,);
+engine_tests!(
+    events_read_as_sentences_and_filter,
+    paging_keeps_the_filters,
+    the_chart_counts_sign_ins_per_day,
+    history_and_quota_bars,
+    the_user_page_shows_sign_ins_and_last_active,
+);
 
 /// A page as an admin's browser gets it: its status and HTML.
 async fn page(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
@@ -244,4 +250,36 @@ async fn history_and_quota_bars(engine: Engine) {
     let (_, html) = page(&admin, &app, &format!("/settings/teams/{team_id}")).await;
     assert!(html.contains("aria-label=\"50% of the limit\""), "{html}");
     assert!(html.contains("aria-label=\"25% of the limit\""), "1000 of 4000 millicores");
+}
+
+async fn the_user_page_shows_sign_ins_and_last_active(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let admin = app.admin().await;
+    let dana = app.user(&admin, "dana@example.com", "Dana Scully", "developer", PW).await;
+    let dana_id = id_of(&dana).await;
+    let mut stranger = app.client();
+    assert_eq!(stranger.login("dana@example.com", "Not-Her-Password-1!").await.0, StatusCode::UNAUTHORIZED);
+    let mut phone = app.client();
+    assert_eq!(phone.login("dana@example.com", PW).await.0, StatusCode::OK);
+
+    // Last active is written at most once a minute per session.
+    let last_active = async || admin.get(&format!("/api/v1/users/{dana_id}")).await.1["last_active_at"].clone();
+    let before = last_active().await;
+    assert!(before.is_string(), "a sign-in counts as activity");
+    app.advance(Duration::seconds(30));
+    assert_eq!(phone.get("/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(last_active().await, before, "not written again within the minute");
+    app.advance(Duration::seconds(31));
+    assert_eq!(phone.get("/api/v1/me").await.0, StatusCode::OK);
+    let after = last_active().await;
+    assert_ne!(after, before, "written again once the minute has passed");
+
+    // The user page: sign-in history (the failure with its reason) and the last active time.
+    let (status, html) = page(&admin, &app, &format!("/settings/users/{dana_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Sign-in history") && html.contains("Failed (bad password)") && html.contains("Signed in"), "{html}");
+    let shown = time::OffsetDateTime::parse(after.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let minute =
+        format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", shown.year(), u8::from(shown.month()), shown.day(), shown.hour(), shown.minute());
+    assert!(html.contains(&format!("<dt>Last active</dt><dd>{minute}</dd>")), "last active {minute} in:\n{html}");
 }

@@ -177,7 +177,7 @@ fn chart_svg(days: &[SignInDay]) -> String {
     let total: i64 = days.iter().map(|d| d.sign_ins).sum();
     let failed: i64 = days.iter().map(|d| d.failed).sum();
     out.push_str(&format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"chart-title chart-desc\" preserveAspectRatio=\"none\">\
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"chart-title chart-desc\">\
          <title id=\"chart-title\">Sign-ins and failed sign-ins per day</title>\
          <desc id=\"chart-desc\">From {first} to {last}: {total} sign-ins and {failed} failed sign-ins; the busiest day had {max}.</desc>"
     ));
@@ -203,10 +203,14 @@ fn chart_svg(days: &[SignInDay]) -> String {
             d.day,
             d.failed,
         ));
-        if i % 7 == 0 || i + 1 == days.len() {
+        // A date under every seventh day and under the last, none too close to it.
+        let last = i + 1 == days.len();
+        if last || (i % 7 == 0 && i + 4 < days.len()) {
             out.push_str(&format!(
-                "<text x=\"{x:.1}\" y=\"{}\" class=\"tick\">{:02}-{:02}</text>",
+                "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"{}\">{:02}-{:02}</text>",
+                if last { w } else { x },
                 h - 6.0,
+                if last { "end" } else { "start" },
                 u8::from(d.day.month()),
                 d.day.day()
             ));
