@@ -24,6 +24,7 @@ pub mod services;
 pub mod store;
 pub mod text;
 pub mod types;
+pub mod wording;
 
 pub use context::{Actor, AuthVia, RequestMeta};
 pub use error::{Error, Result};

@@ -320,6 +320,13 @@ pub trait Tx: Send {
     async fn count_audit(&mut self, filter: &AuditFilter, upto_seq: i64) -> Result<i64>;
     /// The id of the first event with no place in the chain (written behind Keyward's back).
     async fn first_unchained_audit_event(&mut self) -> Result<Option<String>>;
+    // activity views
+    /// The names of the people, teams and resources `refs` holds, read in one query (ids that
+    /// no longer exist are left out).
+    async fn audit_names(&mut self, refs: &crate::wording::References) -> Result<crate::wording::Names>;
+    /// Sign-ins and failed sign-ins in the audit log per UTC day from `since`, counted by the
+    /// database: (days since 1970-01-01, sign-ins, failed sign-ins), days without any left out.
+    async fn sign_ins_per_day(&mut self, since: OffsetDateTime) -> Result<Vec<(i64, i64, i64)>>;
 }
 
 /// What raising a throttle's counter found.

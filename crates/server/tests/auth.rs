@@ -278,5 +278,5 @@ async fn sign_ins_are_recorded_and_audited(engine: Engine) {
     // Settings → Activity shows the failed sign-in to admins.
     let page =
         admin.http.get(format!("{}/settings/activity?action=auth.login_failed", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("auth.login_failed") && page.contains("bad_password"), "the Activity page lists the failed sign-in");
+    assert!(page.contains("auth.login_failed") && page.contains("(bad password)"), "the Activity page lists the failed sign-in");
 }

@@ -5,9 +5,11 @@ use crate::db_err;
 use keyward_core::model::{ActorKind, AuditEvent, AuditRecord, LoginAttempt};
 use keyward_core::store::AuditFilter;
 use keyward_core::types::{EventId, UserId};
+use keyward_core::wording::{Names, References};
 use keyward_core::{Error, Result};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use time::OffsetDateTime;
 
 fn actor_kind(s: &str) -> Result<ActorKind> {
     match s {
@@ -93,4 +95,63 @@ pub async fn attempts_of(c: &mut AnyConnection, user: UserId, limit: i64) -> Res
             })
         })
         .collect()
+}
+
+/// Ids resolved per kind at most: a page of events names far fewer.
+const MAX_NAMES: usize = 500;
+
+pub async fn names(c: &mut AnyConnection, refs: &References) -> Result<Names> {
+    let sets: [(&str, &str, Vec<&String>); 3] = [
+        ("u", "SELECT 'u' AS k, id, full_name AS name FROM users", refs.users.iter().take(MAX_NAMES).collect()),
+        ("t", "SELECT 't' AS k, id, name FROM teams", refs.teams.iter().take(MAX_NAMES).collect()),
+        ("r", "SELECT 'r' AS k, id, name FROM resources", refs.resources.iter().take(MAX_NAMES).collect()),
+    ];
+    // One statement for the three kinds; only numbered placeholders are generated, the ids are bound.
+    let mut parts = Vec::new();
+    let mut n = 0;
+    for (_, select, ids) in &sets {
+        if ids.is_empty() {
+            continue;
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", n + i + 1)).collect();
+        n += ids.len();
+        parts.push(format!("{select} WHERE id IN ({})", marks.join(", ")));
+    }
+    let mut out = Names::default();
+    if parts.is_empty() {
+        return Ok(out);
+    }
+    let sql = parts.join(" UNION ALL ");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (_, _, ids) in &sets {
+        for id in ids {
+            q = q.bind((*id).clone());
+        }
+    }
+    for row in q.fetch_all(c).await.map_err(db_err)? {
+        let (k, id, name): (String, String, String) = (get(&row, "k")?, get(&row, "id")?, get(&row, "name")?);
+        let map = match k.as_str() {
+            "u" => &mut out.users,
+            "t" => &mut out.teams,
+            _ => &mut out.resources,
+        };
+        map.insert(id, name);
+    }
+    Ok(out)
+}
+
+pub async fn sign_ins_per_day(c: &mut AnyConnection, since: OffsetDateTime) -> Result<Vec<(i64, i64, i64)>> {
+    // Times are unix milliseconds on both engines, so integer division gives the UTC day on both.
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT CAST(at / 86400000 AS BIGINT) AS day, \
+         CAST(SUM(CASE WHEN action = 'auth.login' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN action = 'auth.login_failed' THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM audit_events WHERE action IN ('auth.login', 'auth.login_failed') AND at >= $1 \
+         GROUP BY CAST(at / 86400000 AS BIGINT) ORDER BY day",
+    )
+    .bind(ms(since))
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?;
+    Ok(rows)
 }

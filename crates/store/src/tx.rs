@@ -500,6 +500,12 @@ impl Tx for SqlTx {
     async fn first_unchained_audit_event(&mut self) -> Result<Option<String>> {
         chain::first_unchained(self.c()).await
     }
+    async fn audit_names(&mut self, refs: &keyward_core::wording::References) -> Result<keyward_core::wording::Names> {
+        audit::names(self.c(), refs).await
+    }
+    async fn sign_ins_per_day(&mut self, since: OffsetDateTime) -> Result<Vec<(i64, i64, i64)>> {
+        audit::sign_ins_per_day(self.c(), since).await
+    }
 
     // authentication hardening: attempts counted before they are evaluated
     async fn raise_throttle(

@@ -2,6 +2,7 @@
 //! the request's origin where nobody is signed in yet) and checks permission before reading.
 
 pub mod account;
+pub mod activity_views;
 pub mod audit;
 pub mod auth;
 pub mod authz;

@@ -54,6 +54,9 @@ pub struct WhyAnswer {
     lines: Vec<String>,
 }
 
+/// Events a resource's page shows in its history.
+const HISTORY: i64 = 50;
+
 #[derive(Template, WebTemplate)]
 #[template(path = "resource.html")]
 pub struct ResourcePage {
@@ -90,6 +93,8 @@ pub struct ResourcePage {
     why: Option<WhyAnswer>,
     why_id: String,
     credentials_at: Option<String>,
+    /// Creation and changes, newest first (for those who may share it, and admins).
+    history: Vec<super::settings::EventRow>,
 }
 
 fn level_words(level: Level) -> &'static str {
@@ -200,6 +205,11 @@ pub(super) async fn resource_page(
         .collect();
     let all_users_level =
         view.shares.iter().find(|l| l.share.subject == Subject::AllUsers).map_or("View only", |l| level_words(l.share.level));
+    let history = if explainer {
+        state.kw.resource_history(actor, id, HISTORY).await.map_err(&err)?.into_iter().map(super::settings::EventRow::of).collect()
+    } else {
+        Vec::new()
+    };
     let mut why_people: Vec<(String, String)> = vec![(r.owner_id.to_string(), view.owner_name.clone())];
     why_people.extend(view.people.iter().map(|c| (c.id.to_string(), format!("{} ({})", c.name, c.email))));
     Ok(ResourcePage {
@@ -240,6 +250,7 @@ pub(super) async fn resource_page(
         why,
         why_id: why_id.map(|u| u.to_string()).unwrap_or_default(),
         credentials_at: view.credentials.as_ref().map(|c| show_time(Some(c.updated_at))),
+        history,
     })
 }
 

@@ -9,10 +9,14 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use keyward_core::Actor;
 use keyward_core::Error;
+use keyward_core::model::rfc3339;
 use keyward_core::password::PasswordPolicy;
+use keyward_core::policy::Capability;
 use keyward_core::policy::{MfaMode, MfaPolicy, SecurityPolicy, SessionPolicy};
-use keyward_core::store::AuditFilter;
+use keyward_core::services::activity_views::{ActivityRow, SignInDay};
+use keyward_core::store::{AuditFilter, UserFilter};
 use keyward_core::types::Role;
+use keyward_core::wording::KNOWN_ACTIONS;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -23,28 +27,197 @@ pub(super) fn chrome(state: &AppState, actor: &Actor, page: &'static str) -> Chr
 }
 
 pub struct EventRow {
-    at: String,
+    pub(super) at: String,
+    /// RFC 3339, for the `<time>` element.
+    pub(super) at_iso: String,
+    pub(super) sentence: String,
+    pub(super) action: String,
+    pub(super) ip: String,
+}
+
+impl EventRow {
+    pub(super) fn of(r: ActivityRow) -> EventRow {
+        EventRow {
+            at: show_time(Some(r.record.event.at)),
+            at_iso: rfc3339(r.record.event.at),
+            sentence: r.sentence,
+            action: r.record.event.action,
+            ip: r.record.event.ip.unwrap_or_default(),
+        }
+    }
+}
+
+/// The Activity page's filters, as the query string carries them. Dates are UTC days, both
+/// ends included.
+#[derive(Deserialize, Default, Clone, serde::Serialize)]
+pub struct ActivityQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    since: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    until: String,
+    /// An email (or a user id).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     actor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     action: String,
-    target: String,
-    ip: String,
-    details: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    target_type: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    target_id: String,
+    #[serde(default, skip_serializing)]
+    cursor: String,
+}
+
+/// What a view tab sets (label, action, target type).
+const VIEWS: [(&str, &str, &str); 4] = [
+    ("Everything", "", ""),
+    ("Sign-ins", "auth.login", ""),
+    ("Failed sign-ins", "auth.login_failed", ""),
+    ("Resource changes", "", "resource"),
+];
+
+/// Kinds of target the filter offers (value, label).
+const TARGET_TYPES: [(&str, &str); 7] = [
+    ("user", "A person"),
+    ("team", "A team"),
+    ("resource", "A resource"),
+    ("api_token", "An API token"),
+    ("session", "A session"),
+    ("access_review", "An access review"),
+    ("policy", "A policy"),
+];
+
+pub struct ChartDay {
+    day: String,
+    sign_ins: i64,
+    failed: i64,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings_activity.html")]
 pub struct ActivityPage {
     chrome: Chrome,
-    action: String,
+    q: ActivityQuery,
+    error: Option<String>,
+    /// (label, href, current)
+    views: Vec<(&'static str, String, bool)>,
+    actions: &'static [(&'static str, &'static str)],
+    target_types: [(&'static str, &'static str); 7],
+    /// Emails offered by the actor field.
+    people: Vec<String>,
     events: Vec<EventRow>,
+    /// The filters as a query string (no cursor), for paging and the views.
+    filter_qs: String,
+    /// The filters in the export endpoint's names.
+    export_qs: String,
     next_cursor: Option<String>,
+    chart_svg: String,
+    chart: Vec<ChartDay>,
+    total_sign_ins: i64,
+    total_failed: i64,
 }
 
-#[derive(Deserialize)]
-pub struct ActivityQuery {
-    #[serde(default)]
-    action: String,
-    cursor: Option<String>,
+/// A `YYYY-MM-DD` filter date; 400 naming the field otherwise.
+fn filter_day(field: &'static str, s: &str) -> Result<Option<time::Date>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, format).map(Some).map_err(|_| Error::invalid_field(field, "invalid_date", "Dates are written YYYY-MM-DD."))
+}
+
+/// The audit filter a query asks for, and the export endpoint's query string for it.
+async fn audit_filter(state: &AppState, actor: &Actor, q: &ActivityQuery) -> Result<(AuditFilter, String), Error> {
+    let since = filter_day("since", &q.since)?.map(|d| d.midnight().assume_utc());
+    // The until day is included: events before the next day's midnight.
+    let until = filter_day("until", &q.until)?.map(|d| (d + time::Duration::days(1)).midnight().assume_utc());
+    let actor_id = match q.actor.trim() {
+        "" => None,
+        who => Some(state.kw.audit_actor(actor, who).await?),
+    };
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filter = AuditFilter {
+        actor_id,
+        action: some(&q.action),
+        since,
+        until,
+        target_type: some(&q.target_type),
+        target_id: some(&q.target_id),
+        before: some(&q.cursor),
+        limit: PAGE + 1,
+    };
+    let mut export: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("since", filter.since.map(rfc3339)),
+        ("until", filter.until.map(rfc3339)),
+        ("actor_id", filter.actor_id.map(|a| a.to_string())),
+        ("action", filter.action.clone()),
+        ("target_type", filter.target_type.clone()),
+        ("target_id", filter.target_id.clone()),
+    ] {
+        if let Some(v) = v {
+            export.push((k, v));
+        }
+    }
+    Ok((filter, serde_urlencoded::to_string(&export).unwrap_or_default()))
+}
+
+/// The chart of sign-ins (and failed ones) per day, drawn as SVG on the server: one pair of
+/// bars per day, the scale on the left. Only numbers and dates reach the markup.
+fn chart_svg(days: &[SignInDay]) -> String {
+    let (w, h, left, bottom, top) = (640.0_f64, 180.0_f64, 36.0_f64, 24.0_f64, 8.0_f64);
+    let max = days.iter().map(|d| d.sign_ins.max(d.failed)).max().unwrap_or(0).max(1);
+    let slot = (w - left) / days.len().max(1) as f64;
+    let bar = (slot / 2.0 - 1.0).max(1.0);
+    let scale = |n: i64| (h - bottom - top) * n as f64 / max as f64;
+    let mut out = String::new();
+    let first = days.first().map(|d| d.day.to_string()).unwrap_or_default();
+    let last = days.last().map(|d| d.day.to_string()).unwrap_or_default();
+    let total: i64 = days.iter().map(|d| d.sign_ins).sum();
+    let failed: i64 = days.iter().map(|d| d.failed).sum();
+    out.push_str(&format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"chart-title chart-desc\">\
+         <title id=\"chart-title\">Sign-ins and failed sign-ins per day</title>\
+         <desc id=\"chart-desc\">From {first} to {last}: {total} sign-ins and {failed} failed sign-ins; the busiest day had {max}.</desc>"
+    ));
+    let axis = h - bottom;
+    out.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{axis}\" x2=\"{w}\" y2=\"{axis}\" class=\"axis\"/>\
+         <text x=\"{x}\" y=\"{y}\" class=\"tick\" text-anchor=\"end\">{max}</text>\
+         <text x=\"{x}\" y=\"{axis}\" class=\"tick\" text-anchor=\"end\">0</text>",
+        x = left - 4.0,
+        y = top + 10.0,
+    ));
+    for (i, d) in days.iter().enumerate() {
+        let x = left + slot * i as f64;
+        let (hs, hf) = (scale(d.sign_ins), scale(d.failed));
+        out.push_str(&format!(
+            "<rect class=\"ok\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hs:.1}\"><title>{}: {} sign-ins</title></rect>\
+             <rect class=\"failed\" x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hf:.1}\"><title>{}: {} failed sign-ins</title></rect>",
+            axis - hs,
+            d.day,
+            d.sign_ins,
+            x + bar,
+            axis - hf,
+            d.day,
+            d.failed,
+        ));
+        // A date under every seventh day and under the last, none too close to it.
+        let last = i + 1 == days.len();
+        if last || (i % 7 == 0 && i + 4 < days.len()) {
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"{}\">{:02}-{:02}</text>",
+                if last { w } else { x },
+                h - 6.0,
+                if last { "end" } else { "start" },
+                u8::from(d.day.month()),
+                d.day.day()
+            ));
+        }
+    }
+    out.push_str("</svg>");
+    out
 }
 
 pub async fn activity(
@@ -52,37 +225,57 @@ pub async fn activity(
     PageActor(actor): PageActor,
     Query(q): Query<ActivityQuery>,
 ) -> Result<ActivityPage, PageError> {
-    let filter = AuditFilter {
-        action: Some(q.action.trim().to_owned()).filter(|s| !s.is_empty()),
-        before: q.cursor.filter(|c| !c.is_empty()),
-        limit: PAGE + 1,
-        ..AuditFilter::default()
-    };
-    let mut events =
-        state.kw.audit_events(&actor, filter).await.map_err(|error| PageError { error, chrome: chrome(&state, &actor, "activity") })?;
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "activity") };
+    actor.require(Capability::ReadAudit).map_err(page_err)?;
+    let days = state.kw.sign_in_chart(&actor, 30).await.map_err(page_err)?;
+    let people = state
+        .kw
+        .list_users(&actor, UserFilter { limit: 200, ..UserFilter::default() })
+        .await
+        .map_err(page_err)?
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    let (mut error, mut events, mut export_qs) = (None, Vec::new(), String::new());
+    match audit_filter(&state, &actor, &q).await {
+        Ok((filter, qs)) => {
+            export_qs = qs;
+            events = state.kw.activity(&actor, filter).await.map_err(page_err)?;
+        }
+        Err(Error::Forbidden) => return Err(page_err(Error::Forbidden)),
+        Err(e) => error = Some(describe(&e).message),
+    }
     let next_cursor = if events.len() as i64 > PAGE {
         events.truncate(PAGE as usize);
-        events.last().map(|e| e.event.id.to_string())
+        events.last().map(|e| e.record.event.id.to_string())
     } else {
         None
     };
+    let filter_qs = serde_urlencoded::to_string(&q).unwrap_or_default();
+    let views = VIEWS
+        .iter()
+        .map(|(label, action, target)| {
+            let mut v = ActivityQuery { action: (*action).into(), target_type: (*target).into(), ..q.clone() };
+            v.target_id = if *target == q.target_type { q.target_id.clone() } else { String::new() };
+            let current = q.action == *action && q.target_type == *target;
+            (*label, format!("/settings/activity?{}", serde_urlencoded::to_string(&v).unwrap_or_default()), current)
+        })
+        .collect();
     Ok(ActivityPage {
         chrome: chrome(&state, &actor, "activity"),
-        action: q.action,
-        events: events
-            .into_iter()
-            .map(|r| EventRow {
-                at: show_time(Some(r.event.at)),
-                actor: r.actor_email.unwrap_or_else(|| r.event.actor_kind.as_str().to_owned()),
-                action: r.event.action,
-                target: match (r.event.target_type, r.event.target_id) {
-                    (Some(t), Some(id)) => format!("{t} {id}"),
-                    _ => String::new(),
-                },
-                ip: r.event.ip.unwrap_or_default(),
-                details: r.event.details.to_string(),
-            })
-            .collect(),
+        chart_svg: chart_svg(&days),
+        total_sign_ins: days.iter().map(|d| d.sign_ins).sum(),
+        total_failed: days.iter().map(|d| d.failed).sum(),
+        chart: days.iter().rev().map(|d| ChartDay { day: d.day.to_string(), sign_ins: d.sign_ins, failed: d.failed }).collect(),
+        q,
+        error,
+        views,
+        actions: KNOWN_ACTIONS,
+        target_types: TARGET_TYPES,
+        people,
+        events: events.into_iter().map(EventRow::of).collect(),
+        filter_qs,
+        export_qs,
         next_cursor,
     })
 }

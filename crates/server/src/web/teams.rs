@@ -168,17 +168,37 @@ pub struct TeamPage {
     can_manage_members: bool,
     members: Vec<MemberRow>,
     candidates: Vec<(String, String, String)>,
-    usage: Option<Vec<(&'static str, i64, String)>>,
+    usage: Option<Vec<UsageRow>>,
     quota_inputs: Vec<(&'static str, &'static str, String)>,
 }
 
-fn usage_rows(q: &Quotas, u: &Usage) -> Vec<(&'static str, i64, String)> {
+/// One quota's use: the numbers, and the bar's length in percent of the limit (none when unlimited).
+pub struct UsageRow {
+    label: &'static str,
+    used: i64,
+    limit: String,
+    limited: bool,
+    percent: i64,
+    full: bool,
+}
+
+fn usage_rows(q: &Quotas, u: &Usage) -> Vec<UsageRow> {
     let used = [u.cpu_millis, u.memory_mib, u.storage_gib, u.apps, u.workflows, u.workspaces];
     QUOTA_FIELDS
         .iter()
         .zip(used)
         .zip(quota_values(q))
-        .map(|(((_, label), used), limit)| (*label, used, limit.map_or_else(|| "Unlimited".into(), |l| l.to_string())))
+        .map(|(((_, label), used), limit)| {
+            let percent = limit.map_or(0, |l| if l <= 0 { 100 } else { (used.saturating_mul(100) / l).clamp(0, 100) });
+            UsageRow {
+                label,
+                used,
+                limit: limit.map_or_else(|| "Unlimited".into(), |l| l.to_string()),
+                limited: limit.is_some(),
+                percent,
+                full: limit.is_some_and(|l| used >= l),
+            }
+        })
         .collect()
 }
 
