@@ -236,7 +236,7 @@ async fn service_accounts_and_their_tokens_are_admin_only_checked_and_audited(en
         assert!(actions.contains(&want), "{want} in {actions:?}");
     }
     let created = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "service_account.token_create").unwrap();
-    assert_eq!(created["details"]["scopes"], "audit:read authz:check");
+    assert_eq!(created["details"]["scopes"], "authz:check audit:read");
     assert_eq!(created["target_id"], token_id.as_str());
     assert!(!audit.to_string().contains(&secret), "the token never reaches the audit log");
     let (status, verify) = admin.get("/api/v1/audit/verify").await;
