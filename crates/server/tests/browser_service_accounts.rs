@@ -25,7 +25,7 @@ async fn an_admin_creates_a_service_account_and_a_scoped_token_from_the_page() {
         b.fill("sa-description", "Asks for access decisions").await?;
         b.select("sa-role", "Admin").await?;
         b.click_button("Create Service Account").await?;
-        b.wait_for_text("The service account was created.").await?;
+        b.wait_for_text("The service account was created. Give it a token with the scopes it needs.").await?;
         b.wait_for_heading("Platform gateway").await?;
 
         b.wait(Locator::Css("section.service-account details > summary"), "Create Token").await?.click().await?;
