@@ -20,8 +20,9 @@ pub enum AuthVia {
     /// A browser or client session; state changes need its CSRF token. `mfa_pending`: the
     /// session may only enroll in MFA (the policy's grace period is over).
     Session { id: SessionId, csrf_token: String, mfa_pending: bool },
-    /// An API token (bearer).
-    Token { id: TokenId },
+    /// An API token (bearer); `scopes` for a service account's token (already checked against
+    /// the request when the actor was built).
+    Token { id: TokenId, scopes: Option<Vec<crate::scope::Scope>> },
     /// The operator's command line, acting on the database directly.
     Cli,
 }

@@ -34,6 +34,9 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("You do not have permission to do this.")]
     Forbidden,
+    /// A service account's token has no scope that opens this request (`Some`: the one that would).
+    #[error("This token's scopes do not allow this request.")]
+    InsufficientScope(Option<crate::scope::Scope>),
     /// The thing does not exist, or the caller may not know that it does.
     #[error("{0} not found.")]
     NotFound(&'static str),

@@ -19,6 +19,7 @@ pub mod password;
 pub mod policy;
 pub mod review;
 pub mod review_items;
+pub mod scope;
 pub mod secret;
 pub mod services;
 pub mod store;

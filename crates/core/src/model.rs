@@ -1,13 +1,14 @@
 //! The records the core keeps: users, sessions, API tokens, one-time links, sign-in attempts,
 //! throttles and audit events. The store persists them as they are.
 
-use crate::types::{EventId, Role, SessionId, TokenId, UserId, UserStatus};
+use crate::types::{EventId, Role, SessionId, TokenId, UserId, UserKind, UserStatus};
 use time::OffsetDateTime;
 
-/// A person on the platform.
+/// A person on the platform, or a service account (`kind`).
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: UserId,
+    pub kind: UserKind,
     pub email: String,
     pub full_name: String,
     pub role: Role,
@@ -29,6 +30,7 @@ impl User {
     pub fn invited(email: &crate::types::Email, name: &crate::types::FullName, role: Role, now: OffsetDateTime) -> User {
         User {
             id: UserId::new(),
+            kind: UserKind::Person,
             email: email.as_str().to_owned(),
             full_name: name.as_str().to_owned(),
             role,
@@ -47,6 +49,18 @@ impl User {
     pub fn can_act(&self, now: OffsetDateTime) -> bool {
         self.status == UserStatus::Active && self.access_expires_at.is_none_or(|t| now < t)
     }
+
+    /// Whether this is a service account (no password, no sign-in, scoped tokens only).
+    pub fn is_service(&self) -> bool {
+        self.kind == UserKind::Service
+    }
+}
+
+/// A service account: a non-human principal with a role and scoped API tokens.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub user: User,
+    pub description: Option<String>,
 }
 
 /// A signed-in browser or client. The token itself is never stored, only its hash.
@@ -76,6 +90,9 @@ pub struct ApiToken {
     pub created_at: OffsetDateTime,
     pub expires_at: Option<OffsetDateTime>,
     pub last_used_at: Option<OffsetDateTime>,
+    /// A service account's token may do only what these open (and its role allows); `None`: a
+    /// person's token, bounded by the role alone.
+    pub scopes: Option<Vec<crate::scope::Scope>>,
 }
 
 /// What a one-time link is for.

@@ -6,7 +6,8 @@ use crate::access::{Grant, Kind, Subject};
 use crate::chain::StoredEvent;
 use crate::error::Result;
 use crate::model::{
-    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
+    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, ServiceAccount, Session, Throttle, TotpRecord,
+    User,
 };
 use crate::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
 use crate::review::{Review, ReviewId, ReviewItem};
@@ -121,6 +122,14 @@ pub trait Tx: Send {
     async fn count_lasting_admins(&mut self, except: Option<UserId>) -> Result<i64>;
     /// Deletes a user that never became active (a revoked invitation); false when none.
     async fn delete_invited_user(&mut self, id: UserId) -> Result<bool>;
+    /// Creates a service account (a user row of kind service) with its description.
+    async fn insert_service_account(&mut self, user: &User, description: Option<&str>) -> Result<()>;
+    /// Every service account, by name.
+    async fn service_accounts(&mut self) -> Result<Vec<ServiceAccount>>;
+    /// One service account; `None` for a person or no one.
+    async fn service_account(&mut self, id: UserId) -> Result<Option<ServiceAccount>>;
+    /// Deletes a service account and its tokens; false when there was none.
+    async fn delete_service_account(&mut self, id: UserId) -> Result<bool>;
     /// Active users whose access end date has passed.
     async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>>;
     async fn count_admins(&mut self) -> Result<i64>;

@@ -270,6 +270,31 @@ impl UserStatus {
     }
 }
 
+/// Whether an account is a person or a service account (a non-human principal of the platform,
+/// with scoped API tokens and no way to sign in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    Person,
+    Service,
+}
+
+impl UserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Person => "person",
+            UserKind::Service => "service",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "person" => Ok(UserKind::Person),
+            "service" => Ok(UserKind::Service),
+            _ => Err(Error::internal_msg(format!("unknown user kind {s:?}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,9 @@ pub fn describe(e: &Error) -> Described {
         Error::CsrfMismatch => (StatusCode::FORBIDDEN, "csrf_token_invalid".to_owned(), None),
         Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden".to_owned(), None),
         Error::MfaSetupRequired => (StatusCode::FORBIDDEN, "mfa_setup_required".to_owned(), None),
+        Error::InsufficientScope(needed) => {
+            (StatusCode::FORBIDDEN, "insufficient_scope".to_owned(), needed.map(|s| json!({ "required_scope": s.as_str() })))
+        }
         Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{}_not_found", what.to_lowercase().replace(' ', "_")), None),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).to_owned(), None),
         Error::QuotaExceeded { quota, used, requested, limit } => (

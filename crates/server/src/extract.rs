@@ -74,7 +74,8 @@ impl FromRequestParts<AppState> for EnrollingCaller {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
     let meta = request_meta(parts);
     if let Some(token) = bearer(&parts.headers) {
-        let actor = state.kw.authenticate_token(token, meta).await?;
+        let route = parts.extensions.get::<axum::extract::MatchedPath>().map_or("", |p| p.as_str());
+        let actor = state.kw.authenticate_token(token, meta, parts.method.as_str(), route).await?;
         crate::refusals::note(parts, &actor);
         return Ok(actor);
     }

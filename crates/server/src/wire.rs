@@ -36,6 +36,30 @@ pub fn token(t: &ApiToken) -> api::TokenInfo {
     }
 }
 
+/// A service account as the API shows it.
+pub fn service_account(a: &keyward_core::model::ServiceAccount) -> api::ServiceAccount {
+    api::ServiceAccount {
+        id: a.user.id.to_string(),
+        name: a.user.full_name.clone(),
+        description: a.description.clone(),
+        role: a.user.role.as_str().to_owned(),
+        created_at: rfc3339(a.user.created_at),
+        last_active_at: a.user.last_active_at.map(rfc3339),
+    }
+}
+
+/// A service account's token (never its secret).
+pub fn service_token(t: &ApiToken) -> api::ServiceToken {
+    api::ServiceToken {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        scopes: t.scopes.iter().flatten().map(|s| s.as_str().to_owned()).collect(),
+        created_at: rfc3339(t.created_at),
+        expires_at: t.expires_at.map(rfc3339),
+        last_used_at: t.last_used_at.map(rfc3339),
+    }
+}
+
 pub fn session(s: &Session, current: Option<keyward_core::types::SessionId>) -> api::SessionInfo {
     api::SessionInfo {
         id: s.id.to_string(),

@@ -185,6 +185,7 @@ async fn every_change_reaches_the_index(engine: Engine) {
                                 created_at: now,
                                 expires_at: None,
                                 last_used_at: None,
+                                scopes: None,
                             };
                             tx.insert_api_token(&t).await.unwrap();
                             tokens.push((t.token_hash, u));

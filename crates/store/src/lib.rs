@@ -11,6 +11,7 @@ mod mfa;
 mod migration_tests;
 mod resources;
 mod reviews;
+mod service_accounts;
 mod sessions;
 mod shares;
 mod teams;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "audit_chain", include_str!("../migrations/0008_audit_chain.sql")),
     (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
     (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
+    (11, "service_accounts", include_str!("../migrations/0011_service_accounts.sql")),
 ];
 
 /// Which engine a URL selects.

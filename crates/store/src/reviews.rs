@@ -183,11 +183,13 @@ async fn counts<K: std::hash::Hash + Eq>(
 }
 
 pub async fn facts(c: &mut AnyConnection, now: OffsetDateTime) -> Result<ReviewFacts> {
-    let user_rows =
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM users WHERE status = 'active' ORDER BY email_key", users::COLUMNS)))
-            .fetch_all(&mut *c)
-            .await
-            .map_err(db_err)?;
+    let user_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM users WHERE kind = 'person' AND status = 'active' ORDER BY email_key",
+        users::COLUMNS
+    )))
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?;
     let users = user_rows.iter().map(users::from_row).collect::<Result<Vec<_>>>()?;
     let teams = teams::list(&mut *c).await?;
     let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
@@ -242,7 +244,7 @@ pub async fn facts(c: &mut AnyConnection, now: OffsetDateTime) -> Result<ReviewF
 
 pub async fn inactive_users(c: &mut AnyConnection, cutoff: OffsetDateTime) -> Result<Vec<User>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM users WHERE status = 'active' AND COALESCE(last_active_at, created_at) < $1 \
+        "SELECT {} FROM users WHERE kind = 'person' AND status = 'active' AND COALESCE(last_active_at, created_at) < $1 \
          ORDER BY COALESCE(last_active_at, created_at), id LIMIT 1000",
         users::COLUMNS
     )))

@@ -4,6 +4,7 @@ use crate::convert::{get, get_opt_time, get_time, get_uuid, ms, opt_ms};
 use crate::db_err;
 use keyward_core::Result;
 use keyward_core::model::{ApiToken, Session};
+use keyward_core::scope::Scope;
 use keyward_core::types::{SessionId, TokenId, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -99,7 +100,7 @@ pub async fn delete_of_user(c: &mut AnyConnection, user: UserId, keep: Option<Se
 }
 
 /// The columns `token_from_row` reads.
-pub(crate) const TOKEN_COLUMNS: &str = "id, user_id, name, token_hash, created_at, expires_at, last_used_at";
+pub(crate) const TOKEN_COLUMNS: &str = "id, user_id, name, token_hash, created_at, expires_at, last_used_at, scopes";
 
 pub(crate) fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
     Ok(ApiToken {
@@ -110,12 +111,13 @@ pub(crate) fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
         created_at: get_time(row, "created_at")?,
         expires_at: get_opt_time(row, "expires_at")?,
         last_used_at: get_opt_time(row, "last_used_at")?,
+        scopes: get::<Option<String>>(row, "scopes")?.map(|s| Scope::parse_list(&s)).transpose()?,
     })
 }
 
 pub async fn insert_token(c: &mut AnyConnection, t: &ApiToken) -> Result<()> {
     sqlx::query(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, last_used_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(t.id.to_string())
     .bind(t.user_id.to_string())
@@ -124,6 +126,7 @@ pub async fn insert_token(c: &mut AnyConnection, t: &ApiToken) -> Result<()> {
     .bind(ms(t.created_at))
     .bind(opt_ms(t.expires_at))
     .bind(opt_ms(t.last_used_at))
+    .bind(t.scopes.as_deref().map(Scope::join))
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -131,12 +134,13 @@ pub async fn insert_token(c: &mut AnyConnection, t: &ApiToken) -> Result<()> {
 }
 
 pub async fn token_by_hash(c: &mut AnyConnection, hash: &str) -> Result<Option<ApiToken>> {
-    let row =
-        sqlx::query("SELECT id, user_id, name, token_hash, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = $1")
-            .bind(hash)
-            .fetch_optional(c)
-            .await
-            .map_err(db_err)?;
+    let row = sqlx::query(
+        "SELECT id, user_id, name, token_hash, created_at, expires_at, last_used_at, scopes FROM api_tokens WHERE token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?;
     row.as_ref().map(token_from_row).transpose()
 }
 
@@ -151,7 +155,7 @@ pub async fn touch_token(c: &mut AnyConnection, id: TokenId, at: OffsetDateTime)
 }
 
 pub async fn tokens_of(c: &mut AnyConnection, user: UserId) -> Result<Vec<ApiToken>> {
-    let rows = sqlx::query("SELECT id, user_id, name, token_hash, created_at, expires_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")
+    let rows = sqlx::query("SELECT id, user_id, name, token_hash, created_at, expires_at, last_used_at, scopes FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")
         .bind(user.to_string())
         .fetch_all(c)
         .await

@@ -105,7 +105,7 @@ pub async fn list(c: &mut AnyConnection) -> Result<Vec<Team>> {
 
 pub async fn members(c: &mut AnyConnection, team: TeamId) -> Result<Vec<User>> {
     let rows = sqlx::query(
-        "SELECT u.id, u.email, u.full_name, u.role, u.status, u.password_hash, u.mfa_enabled, u.created_at, u.updated_at, u.last_active_at, u.access_expires_at, u.role_changed_at \
+        "SELECT u.id, u.email, u.full_name, u.role, u.status, u.password_hash, u.mfa_enabled, u.created_at, u.updated_at, u.last_active_at, u.access_expires_at, u.role_changed_at, u.kind \
          FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY u.email_key",
     )
     .bind(team.to_string())

@@ -1,14 +1,17 @@
 //! `SqlTx`: one pooled connection, plain for reads or inside a transaction for writes, and the
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
-use crate::{Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, sessions, shares, teams, throttles, users};
+use crate::{
+    Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, service_accounts, sessions, shares, teams, throttles, users,
+};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::access::{Grant, Kind, Subject, Visibility};
 use keyward_core::chain::{ChainKeys, StoredEvent};
 use keyward_core::index::Change;
 use keyward_core::model::{
-    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, Session, Throttle, TotpRecord, User,
+    ApiToken, AuditEvent, AuditRecord, LinkPurpose, LoginAttempt, MfaChallenge, OneTimeLink, ServiceAccount, Session, Throttle, TotpRecord,
+    User,
 };
 use keyward_core::model::{CredentialsInfo, Quotas, Resource, SealedValue, Share, Team, Usage};
 use keyward_core::review::{Review, ReviewId, ReviewItem};
@@ -136,6 +139,24 @@ impl Tx for SqlTx {
     async fn delete_invited_user(&mut self, id: UserId) -> Result<bool> {
         self.changed(Change::User(id));
         users::delete_invited(self.c(), id).await
+    }
+    async fn insert_service_account(&mut self, user: &User, description: Option<&str>) -> Result<()> {
+        service_accounts::insert(self.c(), user, description).await?;
+        self.changed(Change::User(user.id));
+        Ok(())
+    }
+    async fn service_accounts(&mut self) -> Result<Vec<ServiceAccount>> {
+        service_accounts::list(self.c()).await
+    }
+    async fn service_account(&mut self, id: UserId) -> Result<Option<ServiceAccount>> {
+        service_accounts::by_id(self.c(), id).await
+    }
+    async fn delete_service_account(&mut self, id: UserId) -> Result<bool> {
+        let done = service_accounts::delete(self.c(), id).await?;
+        // Why both: the row and every token of it leave each node's index with this commit.
+        self.changed(Change::User(id));
+        self.changed(Change::Tokens(id));
+        Ok(done)
     }
     async fn users_past_access_end(&mut self, now: OffsetDateTime) -> Result<Vec<User>> {
         users::past_access_end(self.c(), now).await

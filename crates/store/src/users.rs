@@ -5,17 +5,18 @@ use crate::db_err;
 use keyward_core::Result;
 use keyward_core::model::User;
 use keyward_core::store::UserFilter;
-use keyward_core::types::{Role, UserId, UserStatus};
+use keyward_core::types::{Role, UserId, UserKind, UserStatus};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// The columns `from_row` reads.
-pub(crate) const COLUMNS: &str = "id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at";
+pub(crate) const COLUMNS: &str = "id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind";
 
 pub fn from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(get_uuid(row, "id")?),
+        kind: UserKind::parse(&get::<String>(row, "kind")?)?,
         email: get(row, "email")?,
         full_name: get(row, "full_name")?,
         role: Role::parse(&get::<String>(row, "role")?)?,
@@ -32,8 +33,8 @@ pub fn from_row(row: &AnyRow) -> Result<User> {
 
 pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, email, email_key, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "INSERT INTO users (id, email, email_key, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(u.id.to_string())
     .bind(&u.email)
@@ -48,6 +49,7 @@ pub async fn insert(c: &mut AnyConnection, u: &User) -> Result<()> {
     .bind(opt_ms(u.last_active_at))
     .bind(opt_ms(u.access_expires_at))
     .bind(opt_ms(u.role_changed_at))
+    .bind(u.kind.as_str())
     .execute(c)
     .await
     .map_err(db_err)?;
@@ -78,7 +80,7 @@ pub async fn update(c: &mut AnyConnection, u: &User) -> Result<()> {
 }
 
 pub async fn by_id(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at FROM users WHERE id = $1")
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind FROM users WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(c)
         .await
@@ -87,7 +89,7 @@ pub async fn by_id(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
 }
 
 pub async fn by_email(c: &mut AnyConnection, key: &str) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at FROM users WHERE email_key = $1")
+    let row = sqlx::query("SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind FROM users WHERE email_key = $1")
         .bind(key)
         .fetch_optional(c)
         .await
@@ -97,7 +99,7 @@ pub async fn by_email(c: &mut AnyConnection, key: &str) -> Result<Option<User>> 
 
 pub async fn count_lasting_admins(c: &mut AnyConnection, except: Option<UserId>) -> Result<i64> {
     let row: (i64,) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin' AND status = 'active' AND access_expires_at IS NULL AND ($1 IS NULL OR id <> $1)",
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE kind = 'person' AND role = 'admin' AND status = 'active' AND access_expires_at IS NULL AND ($1 IS NULL OR id <> $1)",
     )
     .bind(except.map(|u| u.to_string()))
     .fetch_one(c)
@@ -114,7 +116,7 @@ pub async fn delete_invited(c: &mut AnyConnection, id: UserId) -> Result<bool> {
 
 pub async fn past_access_end(c: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<User>> {
     let rows = sqlx::query(
-        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at \
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind \
          FROM users WHERE status = 'active' AND access_expires_at IS NOT NULL AND access_expires_at <= $1 ORDER BY access_expires_at LIMIT 500",
     )
     .bind(ms(now))
@@ -125,17 +127,19 @@ pub async fn past_access_end(c: &mut AnyConnection, now: OffsetDateTime) -> Resu
 }
 
 pub async fn count_admins(c: &mut AnyConnection) -> Result<i64> {
-    let row: (i64,) =
-        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = 'admin'").fetch_one(c).await.map_err(db_err)?;
+    let row: (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE kind = 'person' AND role = 'admin'")
+        .fetch_one(c)
+        .await
+        .map_err(db_err)?;
     Ok(row.0)
 }
 
 pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
     let pattern = f.q.as_ref().map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
     let rows = sqlx::query(
-        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at \
+        "SELECT id, email, full_name, role, status, password_hash, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind \
          FROM users \
-         WHERE ($1 IS NULL OR email_key LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\') \
+         WHERE kind = 'person' AND ($1 IS NULL OR email_key LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\') \
            AND ($2 IS NULL OR role = $2) \
            AND ($3 IS NULL OR status = $3) \
            AND ($4 IS NULL OR email_key > $4) \

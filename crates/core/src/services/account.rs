@@ -107,6 +107,7 @@ impl Keyward {
             created_at: now,
             expires_at,
             last_used_at: None,
+            scopes: None,
         };
         let mut tx = self.store.write().await?;
         tx.insert_api_token(&token).await?;

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{AuditEvent, LoginAttempt, Session, User};
 use crate::password::Password;
 use crate::policy::{MfaPolicy, SECURITY_POLICY_KEY, SecurityPolicy};
+use crate::scope::Scope;
 use crate::secret::{new_token, token_hash};
 use crate::services::throttle::{self, ThrottleKeys};
 use crate::store::Tx;
@@ -64,6 +65,9 @@ impl Keyward {
         let password_ok = self.hasher.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
         let failure = match &user {
             None => Some("unknown_email"),
+            // Why explicit: a service account has no password, and must stay out of sign-in even
+            // if one were ever stored for it.
+            Some(u) if u.is_service() => Some("service_account"),
             Some(_) if !password_ok => Some("bad_password"),
             Some(u) if !u.can_act(now) => Some("not_active"),
             Some(_) => None,
@@ -209,7 +213,12 @@ impl Keyward {
     /// answer (no SQL), otherwise from the database; the last-used time is written at most once a
     /// minute, off the request's path. A token of a user past their MFA deadline is restricted
     /// like their sessions.
-    pub async fn authenticate_token(&self, token: &str, meta: RequestMeta) -> Result<Actor> {
+    ///
+    /// `method` and `route` (the route's template) name the API operation the token is used for:
+    /// a service account's token must hold the scope that opens it, or the request is refused
+    /// here with 403, before any service runs; the services then check the role as for anyone,
+    /// so the token does only what both its scopes and its owner's role allow.
+    pub async fn authenticate_token(&self, token: &str, meta: RequestMeta, method: &str, route: &str) -> Result<Actor> {
         let now = self.clock.now();
         let hash = token_hash(token);
         let (api_token, user, mfa_policy) = match (self.index.token(&hash), self.index.policy()) {
@@ -228,6 +237,22 @@ impl Keyward {
         if api_token.expires_at.is_some_and(|t| now >= t) || !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
+        // Why a service account's token without scopes is refused everywhere: its role alone
+        // must never be what bounds it.
+        if user.is_service() || api_token.scopes.is_some() {
+            let needed = Scope::for_operation(method, route);
+            let held = api_token.scopes.as_deref().unwrap_or_default();
+            if !needed.is_some_and(|n| held.contains(&n)) {
+                // Why audited here: the refusal comes before any handler, where the refusal
+                // layer would otherwise learn who was refused.
+                let via = AuthVia::Token { id: api_token.id, scopes: api_token.scopes.clone() };
+                let actor = Actor { user, via, meta, mfa_deadline: None, mfa_restricted: false };
+                if let Err(e) = self.record_refusal(&actor, &format!("{method} {route}")).await {
+                    tracing::warn!(error = %e, "could not audit a refused request");
+                }
+                return Err(Error::InsufficientScope(needed));
+            }
+        }
         let (mfa_deadline, mfa_restricted) = mfa_standing(&mfa_policy, &user, now);
         if self.activity.due(api_token.id, api_token.last_used_at, now) {
             let kw = self.clone();
@@ -245,7 +270,7 @@ impl Keyward {
                 }
             });
         }
-        Ok(Actor { user, via: AuthVia::Token { id: api_token.id }, meta, mfa_deadline, mfa_restricted })
+        Ok(Actor { user, via: AuthVia::Token { id: api_token.id, scopes: api_token.scopes }, meta, mfa_deadline, mfa_restricted })
     }
 
     /// Ends the actor's session on the server.
@@ -278,8 +303,10 @@ pub(crate) fn session_live(session: &Session, policy: &SecurityPolicy, now: Offs
 
 /// The user's MFA deadline under `policy` (when they have no MFA and it requires some), and
 /// whether it has passed: then every credential of theirs may only enroll, like a new sign-in.
+/// Service accounts are outside the MFA policy: they have no interactive factor, and their
+/// scoped tokens are their only credential.
 fn mfa_standing(policy: &MfaPolicy, user: &User, now: OffsetDateTime) -> (Option<OffsetDateTime>, bool) {
-    let deadline = if user.mfa_enabled { None } else { policy.deadline(user) };
+    let deadline = if user.mfa_enabled || user.is_service() { None } else { policy.deadline(user) };
     (deadline, deadline.is_some_and(|d| now >= d))
 }
 

@@ -60,7 +60,7 @@ impl Keyward {
     /// deactivated (the directory does not show those to them; anyone may read themself).
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         actor.require(Capability::SeeDirectory)?;
-        let user = self.store.read().await?.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        let user = self.store.read().await?.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         if user.status != UserStatus::Active && user.id != actor.user.id && !actor.can(Capability::ManageUsers) {
             return Err(Error::NotFound("User"));
         }
@@ -73,7 +73,7 @@ impl Keyward {
             actor.require(Capability::ManageUsers)?;
         }
         let mut tx = self.store.read().await?;
-        tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        tx.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         tx.login_attempts_of(id, limit.clamp(1, MAX_PAGE)).await
     }
 

@@ -285,7 +285,7 @@ impl Keyward {
         actor.require(Capability::ManageUsers)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        tx.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         let (user, ended) = self.reset_mfa_in(tx.as_mut(), id, now).await?;
         tx.insert_audit(&AuditEvent::by(actor, "mfa.reset", now).target("user", id).details(ended)).await?;
         tx.commit().await?;

@@ -20,6 +20,7 @@ pub mod resource_view;
 pub mod resources;
 pub mod review_apply;
 pub mod reviews;
+pub mod service_accounts;
 pub mod setup;
 pub mod shares;
 pub mod sharing;

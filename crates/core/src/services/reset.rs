@@ -24,7 +24,7 @@ impl Keyward {
         let email = Email::parse(email)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let user = tx.user_by_email(&email.key()).await?.filter(|u| u.status == UserStatus::Active);
+        let user = tx.user_by_email(&email.key()).await?.filter(|u| u.status == UserStatus::Active && !u.is_service());
         let Some(user) = user else {
             tx.insert_audit(
                 &AuditEvent::anonymous(meta, None, "password_reset.request", now).details(json!({ "email": email.key(), "sent": false })),

@@ -85,7 +85,7 @@ async fn check_request(tx: &mut dyn Tx, resource: &Resource, w: &ShareRequest, n
         Subject::User(u) => {
             tx.user_by_id(*u)
                 .await?
-                .filter(|u| u.status != UserStatus::Invited)
+                .filter(|u| u.status != UserStatus::Invited && !u.is_service())
                 .ok_or_else(|| Error::invalid_field("subject", "unknown_user", "No such user to share with."))?;
         }
         Subject::Team(t) => {

@@ -52,7 +52,7 @@ async fn team_or_404(tx: &mut dyn Tx, id: TeamId) -> Result<Team> {
 async fn user_for_team(tx: &mut dyn Tx, id: UserId, field: &'static str) -> Result<User> {
     tx.user_by_id(id)
         .await?
-        .filter(|u| u.status != UserStatus::Invited)
+        .filter(|u| u.status != UserStatus::Invited && !u.is_service())
         .ok_or_else(|| Error::invalid_field(field, "unknown_user", format!("{field}: no such user.")))
 }
 

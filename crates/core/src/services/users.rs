@@ -45,7 +45,7 @@ impl Keyward {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         tx.lock(LockKey::Admins).await?;
-        let before = tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        let before = tx.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         let mut after = before.clone();
         let mut diff = Map::new();
         if let Some(role) = changes.role
@@ -88,7 +88,7 @@ impl Keyward {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         tx.lock(LockKey::Admins).await?;
-        let before = tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        let before = tx.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         match before.status {
             UserStatus::Deactivated => return Ok(before),
             UserStatus::Invited => {
@@ -131,7 +131,7 @@ impl Keyward {
         actor.require(Capability::ManageUsers)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let before = tx.user_by_id(id).await?.ok_or(Error::NotFound("User"))?;
+        let before = tx.user_by_id(id).await?.filter(|u| !u.is_service()).ok_or(Error::NotFound("User"))?;
         if before.status != UserStatus::Deactivated {
             return Ok(before);
         }

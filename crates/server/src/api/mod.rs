@@ -10,6 +10,7 @@ mod mfa;
 mod ops;
 mod resources;
 pub(crate) mod reviews;
+mod service_accounts;
 mod shares;
 mod teams;
 pub(crate) mod users;
@@ -38,6 +39,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "authz", description = "Access decisions for the platform"),
         (name = "ops", description = "Health and metrics"),
         (name = "access-reviews", description = "Quarterly access reviews"),
+        (name = "service-accounts", description = "Service accounts for the platform and their scoped tokens"),
     )
 )]
 struct ApiDoc;
@@ -121,6 +123,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         // audit chain and export (the audit area)
         .routes(routes!(audit::verify))
         .routes(routes!(audit::export))
+        // service accounts (issue 9, point 11)
+        .routes(routes!(service_accounts::list_service_accounts, service_accounts::create_service_account))
+        .routes(routes!(service_accounts::get_service_account, service_accounts::delete_service_account))
+        .routes(routes!(service_accounts::list_service_tokens, service_accounts::create_service_token))
+        .routes(routes!(service_accounts::revoke_service_token))
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

@@ -7,6 +7,7 @@ mod overview;
 mod resource_page;
 mod resources;
 mod reviews;
+mod service_accounts;
 mod session;
 mod settings;
 mod sharing;
@@ -74,6 +75,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
+        .route("/settings/service-accounts", get(service_accounts::list).post(service_accounts::create))
+        .route("/settings/service-accounts/{id}/tokens", post(service_accounts::create_token))
+        .route("/settings/service-accounts/{id}/tokens/{token_id}/revoke", post(service_accounts::revoke_token))
+        .route("/settings/service-accounts/{id}/delete", post(service_accounts::delete))
         .route("/settings/access-reviews", get(reviews::list).post(reviews::open))
         .route("/settings/access-reviews/policy", post(reviews::save_policy))
         .route("/settings/access-reviews/{id}", get(reviews::show))
