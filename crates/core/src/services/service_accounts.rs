@@ -23,16 +23,9 @@ pub struct NewServiceAccount {
     pub role: Option<Role>,
 }
 
+/// The description as the teams' (one rule for free text), none when blank.
 fn description(s: Option<&str>) -> Result<Option<String>> {
-    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
-    if s.chars().count() > 1000 || s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Error::invalid_field(
-            "description",
-            "invalid_description",
-            "The description must be at most 1000 characters, without control characters.",
-        ));
-    }
-    Ok(Some(s.to_owned()))
+    Ok(s.map(crate::services::teams::description).transpose()?.filter(|s| !s.is_empty()))
 }
 
 impl Keyward {
@@ -41,7 +34,7 @@ impl Keyward {
     pub async fn create_service_account(&self, actor: &Actor, new: &NewServiceAccount) -> Result<ServiceAccount> {
         actor.require(Capability::ManageUsers)?;
         let name = FullName::parse(&new.name).map_err(|_| {
-            Error::invalid_field("name", "invalid_name", "The name must be 1 to 100 characters, without control characters.")
+            Error::invalid_field("name", "invalid_name", "The name must be 1 to 200 characters, without control characters.")
         })?;
         let description = description(new.description.as_deref())?;
         let role = new.role.unwrap_or(Role::Admin);

@@ -26,7 +26,8 @@ pub struct TeamChanges {
     pub lead_id: Option<Option<UserId>>,
 }
 
-fn description(s: &str) -> Result<String> {
+/// A free-text description (teams, service accounts): at most 1000 characters as sent.
+pub(crate) fn description(s: &str) -> Result<String> {
     let (sent, s) = (s.chars().count(), s.trim());
     // Line breaks and tabs are text (a browser's text area sends CR LF); other controls are not.
     if sent > 1000 || s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {

@@ -90,6 +90,8 @@ enum Rule {
     Items(u32),
     /// From `.0` to `.1` items.
     Count(u32, u32),
+    /// At least one item.
+    NonEmpty,
     /// An email address (`format: email`; the core also accepts internationalised addresses).
     Email,
 }
@@ -163,6 +165,13 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("DecideItemsRequest", "note", Note(1000)),
         ("DecideItemsRequest", "item_ids", Count(1, 10_000)),
         ("LoginRequest", "email", Email),
+        ("CreateServiceAccountRequest", "name", Text(200)),
+        ("CreateServiceAccountRequest", "description", Note(1000)),
+        ("CreateServiceAccountRequest", "role", roles()),
+        ("CreateServiceTokenRequest", "name", Text(100)),
+        ("CreateServiceTokenRequest", "scopes", OneOf(names(&keyward_core::scope::Scope::ALL, keyward_core::scope::Scope::as_str))),
+        ("CreateServiceTokenRequest", "scopes", NonEmpty),
+        ("CreateServiceTokenRequest", "expires_in_days", Range(1, keyward_core::services::account::MAX_TOKEN_DAYS)),
         ("PasswordResetRequest", "email", Email),
         ("CreateInvitationRequest", "email", Email),
     ]
@@ -211,6 +220,10 @@ fn apply(schema: &mut Value, rule: &Rule) {
                 obj.insert("maxItems".into(), json!(hi));
                 return;
             }
+            NonEmpty => {
+                obj.insert("minItems".into(), json!(1));
+                return;
+            }
             _ => {}
         }
         if let Some(items) = obj.get_mut("items") {
@@ -247,7 +260,7 @@ fn apply(schema: &mut Value, rule: &Rule) {
             obj.insert("maxLength".into(), json!(254));
             obj.insert("format".into(), json!("email"));
         }
-        Items(_) | Count(..) => {}
+        Items(_) | Count(..) | NonEmpty => {}
     }
 }
 
