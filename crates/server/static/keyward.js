@@ -120,3 +120,20 @@ for (const list of document.querySelectorAll("ul.password-rules")) {
   field.addEventListener("input", update);
   update();
 }
+
+// A table that scrolls sideways in its box (on a phone) takes the keyboard's focus, so that
+// it can be scrolled without a mouse; checked at load and whenever the window changes size.
+function focusableScrollers() {
+  for (const box of document.querySelectorAll("table, .table-box")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== "visible";
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      box.tabIndex = 0;
+      box.dataset.scrollFocus = "";
+    } else if (!scrolls && box.dataset.scrollFocus !== undefined) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollFocus;
+    }
+  }
+}
+focusableScrollers();
+window.addEventListener("resize", focusableScrollers);

@@ -59,7 +59,7 @@ async fn the_main_pages_fit_a_phone_and_settings_is_a_menu() {
         b.wait_for_text("The quotas were saved.").await?;
 
         b.open(&format!("/resources/{app}")).await?;
-        b.wait_for_heading("Billing Dashboard").await?;
+        b.wait_for_heading("Billing Dashboard App").await?;
         let summary =
             b.wait(Locator::XPath("//details[@id='share-dialog']/summary[normalize-space()='Share']"), "the Share button").await?;
         summary.click().await?;
