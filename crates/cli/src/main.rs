@@ -245,12 +245,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(address = %listener.local_addr()?, public_url = %app.config.public_url(), "Keyward listening on http://{}", listener.local_addr()?);
     tracing::info!(database = %app.config.database_description(), data_dir = %app.config.data_dir.display(), "database ready");
-    if !app.kw.admin_exists().await? {
-        tracing::warn!(
-            "no admin exists yet; create one with: keyward init --admin-email you@example.com --full-name \"Your Name\" --data-dir {}{}",
-            app.config.data_dir.display(),
-            app.config.database_url.as_ref().map_or(String::new(), |_| " --database-url <the same URL>".to_owned())
-        );
+    if let Some(link) = app.first_admin_link().await? {
+        // Why stdout and not the log: the link is a credential for the operator who started
+        // the server; logs are collected and kept elsewhere.
+        tracing::warn!("no admin exists yet: open the one-time set-up link printed below (or run keyward init)");
+        println!("\nNo admin exists yet. Open this one-time link to create the first admin:\n\n    {link}\n");
     }
     app.serve(listener, shutdown_signal()).await
 }

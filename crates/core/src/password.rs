@@ -125,6 +125,24 @@ impl PasswordPolicy {
     }
 
     /// The rules in words, for forms that list them.
+    /// The rules in words, each with what a page's live checklist tests (`min:N`, `upper`,
+    /// `lower`, `digit`, `special`; `server` for what only the server can judge).
+    pub fn checklist(&self) -> Vec<(String, String)> {
+        let mut out = vec![(format!("At least {} characters", self.min_length), format!("min:{}", self.min_length))];
+        for (on, text, check) in [
+            (self.require_uppercase, "At least one uppercase letter", "upper"),
+            (self.require_lowercase, "At least one lowercase letter", "lower"),
+            (self.require_digit, "At least one number", "digit"),
+            (self.require_special, "At least one special character", "special"),
+            (self.block_common, "Not a common or easily guessed password", "server"),
+        ] {
+            if on {
+                out.push((text.to_owned(), check.to_owned()));
+            }
+        }
+        out
+    }
+
     pub fn describe(&self) -> Vec<String> {
         let mut out = vec![format!("At least {} characters", self.min_length)];
         if self.require_uppercase {

@@ -87,6 +87,10 @@ pub struct UserFilter {
     /// Only users whose email key sorts after this (the cursor).
     pub after: Option<String>,
     pub limit: i64,
+    /// Only users without MFA.
+    pub mfa_off: bool,
+    /// Only users not active since this time (never active: not since they were created).
+    pub inactive_since: Option<OffsetDateTime>,
 }
 
 /// Filters of the audit log.

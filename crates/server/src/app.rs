@@ -37,6 +37,8 @@ pub struct App {
     store: Arc<SqlStore>,
     /// Whose forwarding headers name the client (`trusted_proxies`).
     proxies: Arc<TrustedProxies>,
+    /// The first start's set-up token (see `first_admin`).
+    first_admin: Arc<crate::first_admin::FirstAdmin>,
     /// The data directory's shared lock, held while this process uses it (see `datadir`).
     _in_use: std::fs::File,
 }
@@ -79,7 +81,7 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
     // Until this process serves (and holds an index of its own), its writes only wait for the
     // serving nodes to apply them: the break-glass command line is a writer like any other.
     store.set_commit_hook(keyward_core::index::sync::Cluster::writer_only(store.clone()));
-    Ok(App { kw, config: Arc::new(config), store, proxies, _in_use: in_use })
+    Ok(App { kw, config: Arc::new(config), store, proxies, first_admin: Arc::default(), _in_use: in_use })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -104,9 +106,21 @@ impl App {
         self.store.backup_into(path).await
     }
 
+    /// The one-time link that creates the first admin in the browser, while no admin exists; a
+    /// new call makes a new link and the one before stops working. It is a credential: print
+    /// it for the operator, never log it.
+    pub async fn first_admin_link(&self) -> anyhow::Result<Option<String>> {
+        if !self.first_admin.needed(&self.kw).await.map_err(|e| anyhow::anyhow!("cannot read the users: {e}"))? {
+            return Ok(None);
+        }
+        let token = self.first_admin.issue(self.kw.random.as_ref());
+        Ok(Some(format!("{}/setup/{token}", self.config.public_url())))
+    }
+
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
-        let state = AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle() };
+        let state =
+            AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle(), first_admin: self.first_admin.clone() };
         let (api_router, mut openapi) = api::router().split_for_parts();
         api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
         let openapi = api::complete_contract(openapi);
@@ -167,7 +181,7 @@ impl App {
 
 /// The path as logs may show it: the single-use tokens in link paths are secrets.
 pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/invite/", "/reset-password/"] {
+    for prefix in ["/invite/", "/reset-password/", "/setup/"] {
         if path.starts_with(prefix) && path.len() > prefix.len() {
             return format!("{prefix}[redacted]").into();
         }
@@ -266,6 +280,7 @@ mod tests {
     fn link_tokens_never_reach_the_log() {
         assert_eq!(loggable_path("/invite/abc123"), "/invite/[redacted]");
         assert_eq!(loggable_path("/reset-password/xyz"), "/reset-password/[redacted]");
+        assert_eq!(loggable_path("/setup/tok"), "/setup/[redacted]");
         assert_eq!(loggable_path("/api/v1/me"), "/api/v1/me");
     }
 }

@@ -9,6 +9,7 @@ pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod first_admin;
 pub mod keys;
 pub mod mailer;
 pub mod origin;

@@ -1,6 +1,7 @@
 //! The state every handler shares.
 
 use crate::config::Config;
+use crate::first_admin::FirstAdmin;
 use keyward_core::Keyward;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -10,4 +11,6 @@ pub struct AppState {
     pub kw: Keyward,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
+    /// The first start's set-up token, while no admin exists.
+    pub first_admin: Arc<FirstAdmin>,
 }

@@ -86,3 +86,54 @@ if (visibilityForm && picker) {
     picker.hidden = event.target.value !== "specific";
   });
 }
+
+// The live checklist of the password rules beside a new password: each rule is ticked as soon
+// as the typed password meets it (the same tests as the server's; whether a password is common
+// only the server can say). A screen reader hears how many rules are still unmet.
+function ruleMet(check, value) {
+  const chars = [...value];
+  if (check.startsWith("min:")) return chars.length >= Number(check.slice(4));
+  switch (check) {
+    case "upper": return /\p{Lu}/u.test(value);
+    case "lower": return /\p{Ll}/u.test(value);
+    case "digit": return /\p{N}/u.test(value);
+    case "special": return chars.some((c) => !/[\p{L}\p{N}\s]/u.test(c));
+    default: return null;
+  }
+}
+
+for (const list of document.querySelectorAll("ul.password-rules")) {
+  const form = list.closest("form");
+  const field = form && form.querySelector("input[autocomplete=new-password]");
+  const status = list.nextElementSibling && list.nextElementSibling.matches(".password-rules-status") ? list.nextElementSibling : null;
+  if (!field) continue;
+  const update = () => {
+    let unmet = 0;
+    for (const item of list.querySelectorAll("li[data-check]")) {
+      const met = ruleMet(item.dataset.check, field.value);
+      item.classList.toggle("met", met === true);
+      item.classList.toggle("unmet", met === false && field.value !== "");
+      if (met === false) unmet += 1;
+    }
+    if (status) status.textContent = field.value === "" ? "" : unmet === 0 ? "The password meets every rule that can be checked here." : `${unmet} password ${unmet === 1 ? "rule is" : "rules are"} not met yet.`;
+  };
+  field.addEventListener("input", update);
+  update();
+}
+
+// A table that scrolls sideways in its box (on a phone) takes the keyboard's focus, so that
+// it can be scrolled without a mouse; checked at load and whenever the window changes size.
+function focusableScrollers() {
+  for (const box of document.querySelectorAll("table, .table-box")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== "visible";
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      box.tabIndex = 0;
+      box.dataset.scrollFocus = "";
+    } else if (!scrolls && box.dataset.scrollFocus !== undefined) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollFocus;
+    }
+  }
+}
+focusableScrollers();
+window.addEventListener("resize", focusableScrollers);

@@ -102,6 +102,8 @@ async fn role_change_shows_on_the_users_next_page() {
         assert_eq!(admin.text_of("user-role").await?, "Developer");
         admin.select("role", "Admin").await?;
         admin.click_button("Update Role").await?;
+        admin.wait_for_heading("Change Devi Rao's role to Admin?").await?;
+        admin.click_button("Change role").await?;
         admin.wait_for_text("The role was updated. It applies from the user's next request.").await?;
         assert_eq!(admin.text_of("user-role").await?, "Admin");
         assert_eq!(admin.selected("role").await?, "Admin");

@@ -144,6 +144,8 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
            AND ($3 IS NULL OR status = $3) \
            AND ($4 IS NULL OR email_key > $4) \
            AND ($6 IS NULL OR id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = $6)) \
+           AND ($7 = 0 OR mfa_enabled = 0) \
+           AND ($8 IS NULL OR COALESCE(last_active_at, created_at) < $8) \
          ORDER BY email_key LIMIT $5",
     )
     .bind(pattern)
@@ -152,6 +154,8 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> Result<Vec<User>> {
     .bind(f.after.clone())
     .bind(f.limit)
     .bind(f.team.map(|t| t.to_string()))
+    .bind(i64::from(f.mfa_off))
+    .bind(f.inactive_since.map(ms))
     .fetch_all(c)
     .await
     .map_err(db_err)?;

@@ -57,6 +57,8 @@ pub struct TestApp {
     pub data_dir: std::path::PathBuf,
     /// The database this node uses (a second node may share it).
     pub database_url: String,
+    /// The first start's set-up link, as `keyward serve` prints it (no admin existed at start).
+    pub setup_link: Option<String>,
     _pg: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -108,6 +110,7 @@ async fn start(config: Config, configure: impl FnOnce(&mut Config), pg: Option<P
     let clock = Arc::new(ManualClock::default());
     let app = keyward_server::open(config, clock.clone()).await.expect("open the app");
     let kw = app.kw.clone();
+    let setup_link = app.first_admin_link().await.expect("the set-up link");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = app
@@ -116,7 +119,7 @@ async fn start(config: Config, configure: impl FnOnce(&mut Config), pg: Option<P
             })
             .await;
     });
-    TestApp { base: format!("http://{addr}"), clock, kw, data_dir, database_url, _pg: pg, shutdown: Some(tx) }
+    TestApp { base: format!("http://{addr}"), clock, kw, data_dir, database_url, setup_link, _pg: pg, shutdown: Some(tx) }
 }
 
 impl TestApp {

@@ -52,6 +52,14 @@ fn totp(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp> {
         .map_err(|e| Error::internal_msg(format!("totp: {e:?}")))
 }
 
+/// What an authenticator app is given: the key, its otpauth URI and that URI as a QR code.
+fn enrollment_of(t: &Totp) -> Result<Enrollment> {
+    let uri = t.to_url().map_err(|e| Error::internal_msg(format!("otpauth: {e:?}")))?;
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::internal_msg(format!("qr: {e}")))?;
+    let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
+    Ok(Enrollment { secret_base32: t.secret().to_base32(), otpauth_uri: uri, qr_svg })
+}
+
 /// The time step a code matches at `now`, if any (one step of drift either way).
 pub(crate) fn matching_step(t: &Totp, code: &str, now: OffsetDateTime) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -109,10 +117,17 @@ impl Keyward {
         tx.put_totp(&record).await?;
         tx.insert_audit(&AuditEvent::by(actor, "mfa.enroll_start", now).target("user", actor.user.id)).await?;
         tx.commit().await?;
-        let uri = t.to_url().map_err(|e| Error::internal_msg(format!("otpauth: {e:?}")))?;
-        let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::internal_msg(format!("qr: {e}")))?;
-        let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
-        Ok(Enrollment { secret_base32: t.secret().to_base32(), otpauth_uri: uri, qr_svg })
+        enrollment_of(&t)
+    }
+
+    /// The enrollment started and not yet on, shown as it was when it started (the same key and
+    /// QR code), so that the entry already scanned stays good; `None` without one.
+    pub async fn pending_totp(&self, actor: &Actor) -> Result<Option<Enrollment>> {
+        let record = self.store.read().await?.totp(actor.user.id).await?.filter(|t| !t.enabled);
+        match record {
+            Some(record) => Ok(Some(enrollment_of(&self.totp_of(&record, &actor.user)?)?)),
+            None => Ok(None),
+        }
     }
 
     /// Checks the first code of a pending enrollment and answers 10 new backup codes (shown

@@ -23,6 +23,46 @@ impl Keyward {
         Ok(self.security_policy(tx.as_mut()).await?.password.describe())
     }
 
+    /// The password rules in force, each with what a live checklist tests (see
+    /// `PasswordPolicy::checklist`).
+    pub async fn password_checklist(&self) -> Result<Vec<(String, String)>> {
+        let mut tx = self.store.read().await?;
+        Ok(self.security_policy(tx.as_mut()).await?.password.checklist())
+    }
+
+    /// Checks a password against the policy in force; `personal` are the words (email, name) it
+    /// must not contain. Every failed rule is listed at once.
+    pub async fn check_password(&self, password: &crate::password::Password, personal: &[&str]) -> Result<()> {
+        let mut tx = self.store.read().await?;
+        let policy = self.security_policy(tx.as_mut()).await?;
+        drop(tx);
+        policy.password.check(password, personal)
+    }
+
+    /// How many active users without MFA `new` would restrict at once (their deadline already
+    /// past under it, and not under the policy in force): the Security Policies page asks
+    /// before saving such a change.
+    pub async fn restricted_at_once(&self, actor: &Actor, new: &SecurityPolicy) -> Result<usize> {
+        actor.require(Capability::ManagePolicies)?;
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let before = self.security_policy(tx.as_mut()).await?;
+        let after = new.mfa.clone().settle(&before.mfa, now)?;
+        let filter = crate::store::UserFilter {
+            q: None,
+            role: None,
+            status: Some(crate::types::UserStatus::Active),
+            team: None,
+            after: None,
+            limit: i64::MAX,
+            mfa_off: true,
+            inactive_since: None,
+        };
+        let users = tx.list_users(&filter).await?;
+        let past = |d: Option<time::OffsetDateTime>| d.is_some_and(|d| now >= d);
+        Ok(users.iter().filter(|u| !u.mfa_enabled && past(after.deadline(u)) && !past(before.mfa.deadline(u))).count())
+    }
+
     /// Replaces the policy (admins), after checking every value; audited with before and after.
     pub async fn put_security_policy(&self, actor: &Actor, new: SecurityPolicy) -> Result<SecurityPolicy> {
         actor.require(Capability::ManagePolicies)?;

@@ -47,6 +47,12 @@ impl Keyward {
 
     /// Creates the first admin. Refuses, changing nothing, when any admin exists.
     pub async fn init_admin(&self, email: &str, full_name: &str, password: Option<&Password>) -> Result<InitOutcome> {
+        self.init_admin_via(email, full_name, password, "init").await
+    }
+
+    /// `init_admin`, with the audit event saying how it was done (`init`: the command line;
+    /// `setup_link`: the first start's set-up page).
+    pub async fn init_admin_via(&self, email: &str, full_name: &str, password: Option<&Password>, via: &str) -> Result<InitOutcome> {
         let email = Email::parse(email)?;
         let name = FullName::parse(full_name)?;
         let now = self.clock.now();
@@ -77,7 +83,7 @@ impl Keyward {
         tx.insert_audit(
             &AuditEvent::cli("user.create", now)
                 .target("user", user.id)
-                .details(json!({ "email": user.email, "role": "admin", "via": "init" })),
+                .details(json!({ "email": user.email, "role": "admin", "via": via })),
         )
         .await?;
         let setup_link = match user.status {

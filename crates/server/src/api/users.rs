@@ -49,6 +49,7 @@ pub async fn list_users(
         team: q.team_id.as_deref().filter(|t| !t.is_empty()).map(TeamId::parse).transpose()?,
         after: cursor(q.cursor.as_deref())?,
         limit: limit + 1,
+        ..UserFilter::default()
     };
     let mut users = state.kw.list_users(&actor, filter).await?;
     let next_cursor = (users.len() as i64 > limit).then(|| {

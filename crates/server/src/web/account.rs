@@ -23,13 +23,25 @@ pub struct HomePage {
     is_admin: bool,
 }
 
-pub async fn home(State(state): State<AppState>, PageActor(actor): PageActor) -> HomePage {
+/// The start page; before the first admin exists, the page that creates them.
+pub async fn home(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    match state.first_admin.needed(&state.kw).await {
+        Ok(true) => return super::first_admin::page(&state, None).await,
+        Ok(false) => {}
+        Err(error) => return PageError { error, chrome: Chrome::anonymous(&state) }.into_response(),
+    }
+    let (mut parts, _) = req.into_parts();
+    let actor = match <PageActor as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await {
+        Ok(PageActor(actor)) => actor,
+        Err(res) => return res,
+    };
     HomePage {
         chrome: Chrome::for_actor(&state, &actor, "home", ""),
         full_name: actor.user.full_name.clone(),
         role_label: actor.user.role.label(),
         is_admin: actor.can(Capability::ManageUsers),
     }
+    .into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -44,7 +56,7 @@ pub struct ProfilePage {
     full_name: String,
     email: String,
     role_label: &'static str,
-    password_rules: Vec<String>,
+    password_rules: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -69,12 +81,12 @@ fn notice_for(done: Option<&str>) -> Option<String> {
 
 async fn profile_page(state: &AppState, actor: &Actor, notice: Option<String>, error: Option<&Error>) -> Result<ProfilePage, PageError> {
     let password_rules =
-        state.kw.password_rules().await.map_err(|error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") })?;
+        state.kw.password_checklist().await.map_err(|error| PageError { error, chrome: Chrome::for_actor(state, actor, "account", "") })?;
     Ok(ProfilePage {
         chrome: Chrome::for_actor(state, actor, "account", ""),
         tab: "profile",
         notice,
-        error: error.map(|e| describe(e).message),
+        error: error.map(super::say),
         rules: rule_messages(error),
         csrf_token: csrf_of(actor),
         full_name: actor.user.full_name.clone(),
@@ -166,7 +178,8 @@ pub struct SecurityPage {
 
 pub struct MfaView {
     enabled: bool,
-    verified: bool,
+    /// Enrollment started and not yet on: it is continued, not started again.
+    pending: bool,
     required: bool,
     backup_codes_left: i64,
     deadline: Option<String>,
@@ -192,16 +205,16 @@ async fn security_page(
         chrome: Chrome::for_actor(state, actor, "account", ""),
         tab: "security",
         notice,
-        error: error.map(|e| describe(e).message),
+        error: error.map(super::say),
         rules: Vec::new(),
         csrf_token: csrf_of(actor),
         restricted,
         mfa: MfaView {
             enabled: mfa.enabled,
-            verified: mfa.verified,
+            pending: mfa.pending,
             required: mfa.required,
             backup_codes_left: mfa.backup_codes_left,
-            deadline: mfa.deadline.map(|d| show_time(Some(d))),
+            deadline: mfa.deadline.map(|d| super::show_deadline(d, state.kw.clock.now())),
         },
         new_backup_codes: None,
         new_token,
@@ -294,6 +307,8 @@ pub struct EnrollPage {
     rules: Vec<String>,
     csrf_token: String,
     enrollment: Option<EnrollView>,
+    /// A wrong code, said beside the same key and QR code.
+    code_error: Option<String>,
     backup_codes: Option<Vec<String>>,
     codes_text: String,
 }
@@ -313,6 +328,7 @@ fn enroll_page(state: &AppState, actor: &Actor) -> EnrollPage {
         rules: Vec::new(),
         csrf_token: csrf_of(actor),
         enrollment: None,
+        code_error: None,
         backup_codes: None,
         codes_text: String::new(),
     }
@@ -323,15 +339,43 @@ async fn security_error(state: &AppState, actor: &Actor, e: &Error) -> Response 
     with_status(e, security_page(state, actor, None, Some(e), None).await)
 }
 
+/// Starts enrollment with a new key ("Enable MFA", or "Start over" of a pending one), then
+/// shows it at its own address, so that a reload does not start over.
 pub async fn mfa_start(State(state): State<AppState>, f: CsrfForm<super::session::Empty, true>) -> Response {
     match state.kw.start_totp(&f.actor).await {
-        Ok(e) => {
-            let grouped =
-                e.secret_base32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
-            EnrollPage { enrollment: Some(EnrollView { qr_svg: e.qr_svg, grouped }), ..enroll_page(&state, &f.actor) }.into_response()
-        }
+        Ok(_) => Redirect::to("/account/mfa/setup").into_response(),
         Err(e) => security_error(&state, &f.actor, &e).await,
     }
+}
+
+/// The enrollment page of the pending enrollment, with `error` when a code was wrong.
+async fn pending_enrollment(state: &AppState, actor: &Actor, error: Option<&Error>) -> Response {
+    match state.kw.pending_totp(actor).await {
+        Ok(Some(e)) => {
+            let grouped =
+                e.secret_base32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+            let page = EnrollPage {
+                enrollment: Some(EnrollView { qr_svg: e.qr_svg, grouped }),
+                code_error: error.map(super::say),
+                ..enroll_page(state, actor)
+            };
+            match error {
+                Some(e) => (describe(e).status, page).into_response(),
+                None => page.into_response(),
+            }
+        }
+        // Nothing pending (never started, or already on): the Security tab says where things are.
+        Ok(None) => match error {
+            Some(e) => security_error(state, actor, e).await,
+            None => Redirect::to("/account/security").into_response(),
+        },
+        Err(e) => security_error(state, actor, &e).await,
+    }
+}
+
+/// "Continue setting up MFA": the pending enrollment, with the same key and QR code.
+pub async fn mfa_setup(State(state): State<AppState>, EnrollingPageActor(actor): EnrollingPageActor) -> Response {
+    pending_enrollment(&state, &actor, None).await
 }
 
 #[derive(Deserialize)]
@@ -345,7 +389,8 @@ pub async fn mfa_verify(State(state): State<AppState>, f: CsrfForm<CodeForm, tru
             let codes_text = format!("{} backup codes for {}\n\n{}\n", state.config.platform_name, f.actor.user.email, codes.join("\n"));
             EnrollPage { backup_codes: Some(codes), codes_text, ..enroll_page(&state, &f.actor) }.into_response()
         }
-        Err(e) => security_error(&state, &f.actor, &e).await,
+        // A wrong code keeps the same key and QR code: the entry already scanned stays good.
+        Err(e) => pending_enrollment(&state, &f.actor, Some(&e)).await,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::settings::chrome;
 use super::users::roles;
-use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use super::{Chrome, ConfirmPage, CsrfForm, PageActor, PageError, csrf_of, show_time};
 use crate::error::describe;
 use crate::state::AppState;
 use askama::Template;
@@ -110,7 +110,7 @@ pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<Vec<(Strin
         Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "users") }.into_response(),
         Err(e) => {
             let page = InvitePage {
-                error: Some(describe(&e).message),
+                error: Some(super::say(&e)),
                 email: form.email,
                 full_name: form.full_name,
                 role: form.role,
@@ -139,6 +139,34 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, f: Cs
         Ok(i) => InvitePage { invited: Some(invited_view(i, send)), ..invite_page(&state, &f.actor).await }.into_response(),
         Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "users") }.into_response(),
     }
+}
+
+/// Revoking an invitation asks first.
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+) -> Result<ConfirmPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "users") };
+    actor.require(Capability::ManageUsers).map_err(page_err)?;
+    let user = state.kw.get_user(&actor, UserId::parse(&id).map_err(page_err)?).await.map_err(page_err)?;
+    if user.status != keyward_core::types::UserStatus::Invited {
+        return Err(page_err(Error::NotFound("Invitation")));
+    }
+    Ok(ConfirmPage {
+        chrome: chrome(&state, &actor, "users"),
+        csrf_token: csrf_of(&actor),
+        heading: format!("Revoke the invitation for {}?", user.full_name),
+        question: format!(
+            "The link sent to {} stops working at once and the invitation leaves the list. You can invite {} again later.",
+            user.email, user.full_name
+        ),
+        action: format!("/settings/invitations/{}/revoke", user.id),
+        button: "Revoke invitation",
+        button_class: "danger",
+        cancel: "/settings/users".into(),
+        fields: Vec::new(),
+    })
 }
 
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {

@@ -2,6 +2,7 @@
 //! work without JavaScript and carry the session's CSRF token.
 
 mod account;
+mod first_admin;
 mod invitations;
 mod overview;
 mod resource_page;
@@ -37,9 +38,12 @@ pub use crate::origin::safe_next;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
+        .route("/setup", post(first_admin::submit))
+        .route("/setup/{token}", get(first_admin::link_page))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/login/mfa", post(session::login_mfa_submit))
         .route("/account/mfa/start", post(account::mfa_start))
+        .route("/account/mfa/setup", get(account::mfa_setup))
         .route("/account/mfa/verify", post(account::mfa_verify))
         .route("/account/mfa/activate", post(account::mfa_activate))
         .route("/account/mfa/backup-codes", post(account::mfa_backup_codes))
@@ -58,19 +62,19 @@ pub fn router() -> Router<AppState> {
         .route("/settings/users", get(users::list))
         .route("/settings/users/invite", get(invitations::invite_form).post(invitations::invite_submit))
         .route("/settings/users/{id}", get(users::show))
-        .route("/settings/users/{id}/role", post(users::update_role))
+        .route("/settings/users/{id}/role", get(users::confirm_role).post(users::update_role))
         .route("/settings/users/{id}/access-end", post(users::access_end))
         .route("/settings/users/{id}/deactivate", get(users::confirm_deactivate).post(users::deactivate))
         .route("/settings/users/{id}/reactivate", get(users::confirm_reactivate).post(users::reactivate))
         .route("/settings/invitations/{id}/resend", post(invitations::resend))
-        .route("/settings/invitations/{id}/revoke", post(invitations::revoke))
+        .route("/settings/invitations/{id}/revoke", get(invitations::confirm_revoke).post(invitations::revoke))
         .route("/forgot-password", get(session::forgot_page).post(session::forgot_submit))
         .route("/reset-password/{token}", get(session::reset_page).post(session::reset_submit))
         .route("/settings/teams", get(teams::list).post(teams::create))
         .route("/settings/teams/{id}", get(teams::show))
         .route("/settings/teams/{id}/edit", post(teams::edit))
         .route("/settings/teams/{id}/members", post(teams::add_member))
-        .route("/settings/teams/{id}/members/{user_id}/remove", post(teams::remove_member))
+        .route("/settings/teams/{id}/members/{user_id}/remove", get(teams::confirm_remove_member).post(teams::remove_member))
         .route("/settings/teams/{id}/quotas", post(teams::quotas))
         .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
@@ -164,9 +168,12 @@ impl Chrome {
             mfa_banner: if actor.mfa_pending() {
                 Some("The security policy requires multi-factor authentication before you can continue.".into())
             } else {
-                actor
-                    .mfa_deadline
-                    .map(|d| format!("The security policy requires multi-factor authentication: set it up by {}.", show_time(Some(d))))
+                actor.mfa_deadline.map(|d| {
+                    format!(
+                        "The security policy requires multi-factor authentication: set it up by {}.",
+                        show_deadline(d, state.kw.clock.now())
+                    )
+                })
             },
         }
     }
@@ -189,6 +196,23 @@ pub struct MessagePage {
     pub kind: &'static str,
     pub back_href: String,
     pub back_label: String,
+}
+
+/// "Are you sure?" before something that cannot be undone quietly: the question, and a form
+/// that does it.
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub chrome: Chrome,
+    pub csrf_token: String,
+    pub heading: String,
+    pub question: String,
+    pub action: String,
+    pub button: &'static str,
+    pub button_class: &'static str,
+    pub cancel: String,
+    /// Hidden fields the confirmed form carries (name, value).
+    pub fields: Vec<(String, String)>,
 }
 
 /// A failed page request: the sign-in page for a missing session, otherwise a page in words.
@@ -215,7 +239,7 @@ impl IntoResponse for PageError {
         let page = MessagePage {
             chrome: Chrome { section: "", ..self.chrome },
             heading: heading.into(),
-            message: d.message,
+            message: in_words(&d.message),
             kind: "error",
             back_href: "/".into(),
             back_label: "Back to the start".into(),
@@ -312,9 +336,51 @@ impl<T: DeserializeOwned, const ENROLLING: bool> FromRequest<AppState> for CsrfF
     }
 }
 
+/// The fields that the core's messages name, and the labels the forms show for them; longer
+/// names first, so that `max_cpu_millis` is replaced before `cpu_millis`.
+const LABELS: [(&str, &str); 16] = [
+    ("max_cpu_millis", "Max CPU (millicores)"),
+    ("max_memory_mib", "Max memory (MiB)"),
+    ("max_storage_gib", "Max storage (GiB)"),
+    ("max_workflows", "Max workflows"),
+    ("max_workspaces", "Max workspaces"),
+    ("max_apps", "Max apps"),
+    ("cpu_millis", "CPU (millicores)"),
+    ("memory_mib", "Memory (MiB)"),
+    ("storage_gib", "Storage (GiB)"),
+    ("expires_at", "Until"),
+    ("project_id", "Project"),
+    ("team_id", "Team"),
+    ("lead_id", "Team lead"),
+    ("reviewer_id", "Reviewer"),
+    ("member_ids", "Members"),
+    ("grace_period_days", "Grace period (days)"),
+];
+
+/// A message for a page: the field names of the core's messages become the forms' labels
+/// ("max_cpu_millis must be …" reads "“Max CPU (millicores)” must be …").
+pub fn in_words(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (field, label) in LABELS {
+        out = out.replace(field, &format!("“{label}”"));
+    }
+    out
+}
+
+/// What went wrong, for a page: the error's message in the forms' words.
+pub fn say(e: &Error) -> String {
+    in_words(&describe(e).message)
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).map(|q| q[2..].to_owned()).unwrap_or_default()
+}
+
+/// A deadline as shown to the person it binds: one already reached reads "now", never a time
+/// in the past.
+pub fn show_deadline(deadline: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    if deadline <= now { "now".into() } else { show_time(Some(deadline)) }
 }
 
 /// Short display of a time for tables.

@@ -299,7 +299,7 @@ pub(super) async fn act(
             let d = describe(&e);
             let (error, draft) = match draft {
                 Some(draft) => (None, ShareDraft { error: Some(share_error_words(&e)), ..draft }),
-                None => (Some(d.message), ShareDraft::default()),
+                None => (Some(super::in_words(&d.message)), ShareDraft::default()),
             };
             match resource_page(state, actor, id, None, error, draft, None).await {
                 Ok(page) => (d.status, page).into_response(),
@@ -315,6 +315,6 @@ fn share_error_words(e: &Error) -> String {
         Error::Invalid { field: Some("expires_at"), code: "invalid_expiry", .. } => "Until must be in the future.".into(),
         Error::Invalid { field: Some("expires_at"), .. } => "Until must be a date and time, such as 2026-12-31 17:00.".into(),
         Error::Invalid { field: Some("level"), .. } => "Choose View only or Edit as the permission.".into(),
-        other => describe(other).message,
+        other => super::say(other),
     }
 }

@@ -59,6 +59,20 @@ pub struct ListPage {
     creatable: Vec<(&'static str, &'static str)>,
     teams: Vec<(String, String)>,
     projects: Vec<(String, String)>,
+    /// What was typed into New resource, shown again after an error.
+    draft: Draft,
+}
+
+/// The New resource form as typed.
+#[derive(Default)]
+pub struct Draft {
+    kind: String,
+    name: String,
+    team_id: String,
+    project_id: String,
+    cpu_millis: String,
+    memory_mib: String,
+    storage_gib: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +110,7 @@ async fn list_page(state: &AppState, actor: &Actor, q: &ListQuery, error: Option
         creatable: Keyward::creatable_kinds(actor).into_iter().map(|k| (k.as_str(), k.label())).collect(),
         teams: teams.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
         projects: projects.into_iter().filter(|p| p.may(Action::Edit)).map(|p| (p.resource.id.to_string(), p.resource.name)).collect(),
+        draft: Draft { cpu_millis: "0".into(), memory_mib: "0".into(), storage_gib: "0".into(), ..Draft::default() },
     })
 }
 
@@ -122,7 +137,7 @@ pub struct CreateForm {
 fn number(field: &'static str, v: &str) -> Result<i64, Error> {
     match v.trim() {
         "" => Ok(0),
-        v => v.parse().map_err(|_| Error::invalid_field(field, "invalid_demand", format!("{field} must be a whole number."))),
+        v => v.parse().map_err(|_| Error::invalid_field(field, "invalid_demand", format!("{field} must be a whole number or empty."))),
     }
 }
 
@@ -142,8 +157,20 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<CreateForm>) -> R
     .await;
     match result {
         Ok(r) => Redirect::to(&format!("/resources/{}", r.id)).into_response(),
-        Err(e) => match list_page(&state, &f.actor, &ListQuery::default(), Some(describe(&e).message)).await {
-            Ok(page) => (describe(&e).status, page).into_response(),
+        Err(e) => match list_page(&state, &f.actor, &ListQuery::default(), Some(super::say(&e))).await {
+            Ok(page) => {
+                let f = f.form;
+                let draft = Draft {
+                    kind: f.kind,
+                    name: f.name,
+                    team_id: f.team_id,
+                    project_id: f.project_id,
+                    cpu_millis: f.cpu_millis,
+                    memory_mib: f.memory_mib,
+                    storage_gib: f.storage_gib,
+                };
+                (describe(&e).status, ListPage { draft, ..page }).into_response()
+            }
             Err(pe) => pe.into_response(),
         },
     }

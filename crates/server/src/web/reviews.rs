@@ -123,7 +123,7 @@ async fn error_on_list(state: &AppState, actor: &Actor, e: &Error) -> Response {
     if matches!(e, Error::Forbidden) {
         return PageError { error: Error::Forbidden, chrome: chrome(state, actor, "access-reviews") }.into_response();
     }
-    match reviews_page(state, actor, None, Some(describe(e).message)).await {
+    match reviews_page(state, actor, None, Some(super::say(e))).await {
         Ok(page) => (describe(e).status, page).into_response(),
         Err(pe) => pe.into_response(),
     }
@@ -363,7 +363,7 @@ pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, f: Cs
 }
 
 async fn error_on_review(state: &AppState, actor: &Actor, id: &str, show: &str, e: &Error) -> Response {
-    match review_page(state, actor, id, show, None, Some(describe(e).message)).await {
+    match review_page(state, actor, id, show, None, Some(super::say(e))).await {
         Ok(page) => (describe(e).status, page).into_response(),
         Err(pe) => pe.into_response(),
     }

@@ -64,6 +64,10 @@ pub struct LoginQuery {
 }
 
 pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
+    // Nobody can sign in before the first admin exists: the start page creates them.
+    if state.first_admin.needed(&state.kw).await.unwrap_or(false) {
+        return Redirect::to("/").into_response();
+    }
     // Someone already signed in goes where they were headed instead of signing in again.
     if let Some(cookie) = jar.get(state.config.session_cookie_name())
         && state.kw.authenticate_session(cookie.value(), keyward_core::RequestMeta::default()).await.is_ok()
@@ -121,7 +125,7 @@ pub async fn login_submit(
 }
 
 /// Sets the session cookie and goes on: to enrollment when that is all the session may do.
-fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
+pub(super) fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
     let to = if signed_in.session.mfa_pending { "/account/security".to_owned() } else { next_of(state, next) };
     (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Redirect::to(&to)).into_response()
 }
@@ -157,7 +161,7 @@ pub async fn login_mfa_submit(
         Err(e @ Error::Conflict { .. }) => {
             let page = LoginPage {
                 chrome: Chrome::anonymous(&state),
-                error: Some(describe(&e).message),
+                error: Some(super::say(&e)),
                 notice: None,
                 email: String::new(),
                 next: next_of(&state, &form.next),
@@ -169,7 +173,7 @@ pub async fn login_mfa_submit(
                 chrome: Chrome::anonymous(&state),
                 mfa_token: form.mfa_token,
                 next: next_of(&state, &form.next),
-                error: Some(describe(&e).message),
+                error: Some(super::say(&e)),
             };
             (describe(&e).status, page).into_response()
         }
@@ -196,11 +200,11 @@ pub struct InvitePage {
     role_label: &'static str,
     error: Option<String>,
     rules: Vec<String>,
-    password_rules: Vec<String>,
+    password_rules: Vec<(String, String)>,
 }
 
 /// The page for a link that cannot be used (unknown, used, expired).
-fn link_error(state: &AppState, error: &Error, back_href: &str, back_label: &str) -> Response {
+pub(super) fn link_error(state: &AppState, error: &Error, back_href: &str, back_label: &str) -> Response {
     let d = describe(error);
     let page = MessagePage {
         chrome: Chrome::anonymous(state),
@@ -214,8 +218,8 @@ fn link_error(state: &AppState, error: &Error, back_href: &str, back_label: &str
 }
 
 /// The password rules in force, in words.
-async fn password_rules(state: &AppState) -> Result<Vec<String>, Error> {
-    state.kw.password_rules().await
+async fn password_rules(state: &AppState) -> Result<Vec<(String, String)>, Error> {
+    state.kw.password_checklist().await
 }
 
 async fn invite_view(state: &AppState, token: &str) -> Result<InvitePage, Response> {
@@ -240,6 +244,19 @@ pub async fn invite_page(State(state): State<AppState>, Path(token): Path<String
     }
 }
 
+/// Everything wrong with a new password at once: the two entries differ, and each rule of the
+/// policy it fails (`personal`: the words it must not contain).
+async fn password_problems(state: &AppState, form: &InviteForm, personal: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    if form.password != form.password_confirm {
+        out.push("The two passwords do not match.".to_owned());
+    }
+    if let Err(Error::PasswordPolicy(rules)) = state.kw.check_password(&Password::new(form.password.clone()), personal).await {
+        out.extend(rules.into_iter().map(|r| r.message));
+    }
+    out
+}
+
 #[derive(Deserialize)]
 pub struct InviteForm {
     password: String,
@@ -258,8 +275,10 @@ pub async fn invite_submit(
         Ok(page) => page,
         Err(res) => return res,
     };
-    if form.password != form.password_confirm {
-        page.error = Some("The two passwords do not match.".into());
+    let problems = password_problems(&state, &form, &[&page.email, &page.full_name]).await;
+    if !problems.is_empty() {
+        page.error = Some("Choose another password:".into());
+        page.rules = problems;
         return (StatusCode::BAD_REQUEST, page).into_response();
     }
     match state.kw.accept_invitation(&meta, &token, &Password::new(form.password)).await {
@@ -295,7 +314,7 @@ pub struct ForgotForm {
 pub async fn forgot_submit(_: SameOriginPage, State(state): State<AppState>, Meta(meta): Meta, Form(form): Form<ForgotForm>) -> Response {
     match state.kw.request_password_reset(&meta, &form.email).await {
         Ok(()) => ForgotPage { chrome: Chrome::anonymous(&state), sent: true, error: None }.into_response(),
-        Err(e) => (describe(&e).status, ForgotPage { chrome: Chrome::anonymous(&state), sent: false, error: Some(describe(&e).message) })
+        Err(e) => (describe(&e).status, ForgotPage { chrome: Chrome::anonymous(&state), sent: false, error: Some(super::say(&e)) })
             .into_response(),
     }
 }
@@ -308,7 +327,7 @@ pub struct ResetPage {
     email: String,
     error: Option<String>,
     rules: Vec<String>,
-    password_rules: Vec<String>,
+    password_rules: Vec<(String, String)>,
 }
 
 async fn reset_view(state: &AppState, token: &str) -> Result<ResetPage, Response> {
@@ -342,8 +361,10 @@ pub async fn reset_submit(
         Ok(page) => page,
         Err(res) => return res,
     };
-    if form.password != form.password_confirm {
-        page.error = Some("The two passwords do not match.".into());
+    let problems = password_problems(&state, &form, &[&page.email]).await;
+    if !problems.is_empty() {
+        page.error = Some("Choose another password:".into());
+        page.rules = problems;
         return (StatusCode::BAD_REQUEST, page).into_response();
     }
     match state.kw.confirm_password_reset(&meta, &token, &Password::new(form.password)).await {
@@ -352,7 +373,7 @@ pub async fn reset_submit(
             if let Error::PasswordPolicy(rules) = &e {
                 page.rules = rules.iter().map(|r| r.message.clone()).collect();
             }
-            page.error = Some(describe(&e).message);
+            page.error = Some(super::say(&e));
             (describe(&e).status, page).into_response()
         }
     }

@@ -294,6 +294,8 @@ pub struct SecurityPolicyPage {
     password: PasswordPolicy,
     idle_minutes: u32,
     absolute_hours: u32,
+    /// The submitted policy would restrict this many users at once: asked before saving.
+    restricts: Option<usize>,
 }
 
 fn policy_page(
@@ -317,6 +319,7 @@ fn policy_page(
         password: policy.password.clone(),
         idle_minutes: policy.sessions.idle_timeout_minutes,
         absolute_hours: policy.sessions.absolute_timeout_hours,
+        restricts: None,
     }
 }
 
@@ -336,6 +339,17 @@ pub async fn security(
     Ok(policy_page(&state, &actor, &policy, notice, None))
 }
 
+/// The label the Security Policies form shows for a number field.
+fn number_label(field: &str) -> &'static str {
+    match field {
+        "grace_period_days" => "Grace period (days)",
+        "min_length" => "Minimum length",
+        "idle_timeout_minutes" => "Sign out after inactivity (minutes)",
+        "absolute_timeout_hours" => "Sign out after sign-in in any case (hours)",
+        _ => "This field",
+    }
+}
+
 /// Reads the Security Policies form: checkboxes come as `name=on` when ticked.
 fn policy_from_form(form: &HashMap<String, String>) -> Result<SecurityPolicy, Error> {
     let on = |k: &str| form.get(k).is_some_and(|v| v == "on");
@@ -344,7 +358,7 @@ fn policy_from_form(form: &HashMap<String, String>) -> Result<SecurityPolicy, Er
             .map(|v| v.trim())
             .unwrap_or("")
             .parse::<u32>()
-            .map_err(|_| Error::invalid_field(k, "invalid_number", format!("{} must be a whole number.", k.replace('_', " "))))
+            .map_err(|_| Error::invalid_field(k, "invalid_number", format!("{} must be a whole number.", number_label(k))))
     };
     let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| on(&format!("mfa_role_{}", r.as_str()))).collect();
     let mode = if on("mfa_all") {
@@ -382,7 +396,22 @@ fn policy_from_form(form: &HashMap<String, String>) -> Result<SecurityPolicy, Er
 }
 
 pub async fn save_security(State(state): State<AppState>, f: CsrfForm<HashMap<String, String>>) -> Response {
-    let result = match policy_from_form(&f.form) {
+    // The count the admin saw and confirmed; a different count (other values, other users) asks again.
+    let confirmed = f.form.get("confirm_restricted").and_then(|v| v.parse::<usize>().ok());
+    let policy = policy_from_form(&f.form);
+    if let Ok(policy) = &policy {
+        match state.kw.restricted_at_once(&f.actor, policy).await {
+            Ok(n) if n > 0 && confirmed != Some(n) => {
+                return SecurityPolicyPage { restricts: Some(n), ..policy_page(&state, &f.actor, policy, None, None) }.into_response();
+            }
+            Ok(_) => {}
+            Err(Error::Forbidden) => {
+                return PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "security") }.into_response();
+            }
+            Err(e) => return (describe(&e).status, policy_page(&state, &f.actor, policy, None, Some(super::say(&e)))).into_response(),
+        }
+    }
+    let result = match policy {
         Ok(policy) => state.kw.put_security_policy(&f.actor, policy).await,
         Err(e) => Err(e),
     };
@@ -390,7 +419,7 @@ pub async fn save_security(State(state): State<AppState>, f: CsrfForm<HashMap<St
         Ok(_) => Redirect::to("/settings/security?saved=1").into_response(),
         Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "security") }.into_response(),
         Err(e) => match state.kw.get_security_policy(&f.actor).await {
-            Ok(current) => (describe(&e).status, policy_page(&state, &f.actor, &current, None, Some(describe(&e).message))).into_response(),
+            Ok(current) => (describe(&e).status, policy_page(&state, &f.actor, &current, None, Some(super::say(&e)))).into_response(),
             Err(error) => PageError { error, chrome: chrome(&state, &f.actor, "security") }.into_response(),
         },
     }

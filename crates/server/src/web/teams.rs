@@ -2,7 +2,7 @@
 //! quotas and usage). Controls follow what the core says the actor may do.
 
 use super::settings::chrome;
-use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of};
+use super::{Chrome, ConfirmPage, CsrfForm, PageActor, PageError, csrf_of};
 use crate::error::describe;
 use crate::state::AppState;
 use askama::Template;
@@ -26,6 +26,14 @@ const QUOTA_FIELDS: [(&str, &str); 6] = [
     ("max_workspaces", "Max workspaces"),
 ];
 
+/// The label of a quota field, as the form shows it.
+fn label_of(field: &str) -> &str {
+    QUOTA_FIELDS.iter().find(|(k, _)| *k == field).map_or(field, |(_, l)| *l)
+}
+
+/// The unit of each quota, in the order of `QUOTA_FIELDS`, for "500 millicores in use".
+const QUOTA_UNITS: [&str; 6] = ["millicores", "MiB of memory", "GiB of storage", "apps", "workflows", "workspaces"];
+
 fn quota_values(q: &Quotas) -> [Option<i64>; 6] {
     [q.max_cpu_millis, q.max_memory_mib, q.max_storage_gib, q.max_apps, q.max_workflows, q.max_workspaces]
 }
@@ -39,10 +47,9 @@ fn quotas_from(pairs: &[(String, String)]) -> Result<Quotas, Error> {
     let get = |k: &'static str| -> Result<Option<i64>, Error> {
         match pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim()).unwrap_or("") {
             "" => Ok(None),
-            v => v
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::invalid_field(k, "invalid_quota", format!("{k} must be a whole number, or empty for unlimited."))),
+            v => v.parse().map(Some).map_err(|_| {
+                Error::invalid_field(k, "invalid_quota", format!("{} must be a whole number, or empty for unlimited.", label_of(k)))
+            }),
         }
     };
     Ok(Quotas {
@@ -126,7 +133,7 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<Vec<(String, Stri
     .await;
     match result {
         Ok(id) => Redirect::to(&format!("/settings/teams/{id}?done=created")).into_response(),
-        Err(e) => match teams_page(&state, &f.actor, None, Some(describe(&e).message)).await {
+        Err(e) => match teams_page(&state, &f.actor, None, Some(super::say(&e))).await {
             // The form comes back as it was typed.
             Ok(page) => {
                 let inputs = QUOTA_FIELDS.iter().map(|(k, l)| (*k, *l, field(&f.form, k).to_owned())).collect();
@@ -169,6 +176,8 @@ pub struct TeamPage {
     members: Vec<MemberRow>,
     candidates: Vec<(String, String, String)>,
     usage: Option<Vec<UsageRow>>,
+    /// Quotas set below what is in use, in words.
+    over: Vec<String>,
     quota_inputs: Vec<(&'static str, &'static str, String)>,
 }
 
@@ -180,6 +189,8 @@ pub struct UsageRow {
     limited: bool,
     percent: i64,
     full: bool,
+    /// More is in use than the limit allows: new resources are refused.
+    over: bool,
 }
 
 fn usage_rows(q: &Quotas, u: &Usage) -> Vec<UsageRow> {
@@ -197,7 +208,22 @@ fn usage_rows(q: &Quotas, u: &Usage) -> Vec<UsageRow> {
                 limited: limit.is_some(),
                 percent,
                 full: limit.is_some_and(|l| used >= l),
+                over: limit.is_some_and(|l| used > l),
             }
+        })
+        .collect()
+}
+
+/// "500 millicores in use, above the limit of 250: new resources will be refused." for each
+/// quota set below what is in use.
+fn over_quota(q: &Quotas, u: &Usage) -> Vec<String> {
+    let used = [u.cpu_millis, u.memory_mib, u.storage_gib, u.apps, u.workflows, u.workspaces];
+    QUOTA_UNITS
+        .iter()
+        .zip(used)
+        .zip(quota_values(q))
+        .filter_map(|((unit, used), limit)| {
+            limit.filter(|l| used > *l).map(|l| format!("{used} {unit} in use, above the limit of {l}: new resources will be refused."))
         })
         .collect()
 }
@@ -247,6 +273,7 @@ async fn team_page(
             })
             .collect(),
         candidates,
+        over: usage.as_ref().map(|u| over_quota(&view.team.quotas, u)).unwrap_or_default(),
         usage: usage.map(|u| usage_rows(&view.team.quotas, &u)),
         quota_inputs: quota_inputs(&view.team.quotas),
         name: view.team.name,
@@ -277,7 +304,7 @@ async fn act(state: &AppState, actor: &Actor, id: &str, done: &str, change: impl
     match change(id).await {
         Ok(()) if done == "deleted" => Redirect::to("/settings/teams?done=deleted").into_response(),
         Ok(()) => Redirect::to(&format!("/settings/teams/{id}?done={done}")).into_response(),
-        Err(e) => match team_page(state, actor, id, None, Some(describe(&e).message)).await {
+        Err(e) => match team_page(state, actor, id, None, Some(super::say(&e))).await {
             Ok(page) => (describe(&e).status, page).into_response(),
             Err(pe) => pe.into_response(),
         },
@@ -309,6 +336,36 @@ pub async fn add_member(State(state): State<AppState>, Path(id): Path<String>, f
     .await
 }
 
+/// Removing a member asks first, saying what they lose.
+pub async fn confirm_remove_member(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<ConfirmPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "teams") };
+    let id = TeamId::parse(&id).map_err(page_err)?;
+    let user = UserId::parse(&user).map_err(page_err)?;
+    let view = state.kw.get_team(&actor, id).await.map_err(page_err)?;
+    if !Keyward::may_manage_members(&actor, &view.team) {
+        return Err(page_err(Error::Forbidden));
+    }
+    let member = view.members.iter().find(|m| m.id == user).ok_or(Error::NotFound("Member")).map_err(page_err)?;
+    Ok(ConfirmPage {
+        chrome: chrome(&state, &actor, "teams"),
+        csrf_token: csrf_of(&actor),
+        heading: format!("Remove {} from {}?", member.full_name, view.team.name),
+        question: format!(
+            "{} loses the access that {} gives, from their next request: resources shared with the team are no longer theirs to use. What they own stays theirs.",
+            member.full_name, view.team.name
+        ),
+        action: format!("/settings/teams/{id}/members/{user}/remove"),
+        button: "Remove from team",
+        button_class: "danger",
+        cancel: format!("/settings/teams/{id}"),
+        fields: Vec::new(),
+    })
+}
+
 pub async fn remove_member(
     State(state): State<AppState>,
     Path((id, user)): Path<(String, String)>,
@@ -321,7 +378,25 @@ pub async fn remove_member(
 }
 
 pub async fn quotas(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<Vec<(String, String)>>) -> Response {
-    act(&state, &f.actor, &id, "quotas", async |id| state.kw.set_team_quotas(&f.actor, id, quotas_from(&f.form)?).await.map(|_| ())).await
+    let id = match TeamId::parse(&id) {
+        Ok(id) => id,
+        Err(error) => return PageError { error, chrome: chrome(&state, &f.actor, "teams") }.into_response(),
+    };
+    let result = match quotas_from(&f.form) {
+        Ok(quotas) => state.kw.set_team_quotas(&f.actor, id, quotas).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/settings/teams/{id}?done=quotas")).into_response(),
+        // The quotas come back as they were typed, with the error in words.
+        Err(e) => match team_page(&state, &f.actor, id, None, Some(super::say(&e))).await {
+            Ok(page) => {
+                let typed = QUOTA_FIELDS.iter().map(|(k, l)| (*k, *l, field(&f.form, k).to_owned())).collect();
+                (describe(&e).status, TeamPage { quota_inputs: typed, ..page }).into_response()
+            }
+            Err(pe) => pe.into_response(),
+        },
+    }
 }
 
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<super::session::Empty>) -> Response {

@@ -2,7 +2,7 @@
 //! (role, actions, access end date, sign-in history) with its confirmations.
 
 use super::settings::{PAGE, chrome};
-use super::{Chrome, CsrfForm, PageActor, PageError, csrf_of, show_time};
+use super::{Chrome, ConfirmPage, CsrfForm, PageActor, PageError, csrf_of, show_time};
 use crate::error::describe;
 use crate::state::AppState;
 use askama::Template;
@@ -28,15 +28,11 @@ pub struct UserRow {
     email: String,
     role: &'static str,
     status: &'static str,
+    mfa: &'static str,
+    teams: String,
     last_active: String,
-}
-
-pub struct PendingRow {
-    id: String,
-    email: String,
-    full_name: String,
-    role: &'static str,
-    expires: String,
+    /// An invited person: when their link expires (they are listed once, here).
+    invitation_expires: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -51,8 +47,11 @@ pub struct UsersPage {
     roles: Vec<(&'static str, &'static str)>,
     full: bool,
     users: Vec<UserRow>,
-    pending: Vec<PendingRow>,
     next_cursor: Option<String>,
+    mfa_off: bool,
+    inactive: bool,
+    /// The query string of the filters, for the next page's link.
+    filters_query: String,
 }
 
 #[derive(Deserialize)]
@@ -65,7 +64,14 @@ pub struct UsersQuery {
     status: String,
     cursor: Option<String>,
     done: Option<String>,
+    /// "MFA off": only people without MFA.
+    mfa_off: Option<String>,
+    /// "Inactive 90 days": only people not active for 90 days.
+    inactive: Option<String>,
 }
+
+/// How long without activity the "inactive" filter means.
+const INACTIVE_DAYS: i64 = 90;
 
 pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Query(q): Query<UsersQuery>) -> Result<UsersPage, PageError> {
     let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "users") };
@@ -77,6 +83,8 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
         team: None,
         after: q.cursor.filter(|c| !c.is_empty()),
         limit: PAGE + 1,
+        mfa_off: full && q.mfa_off.is_some(),
+        inactive_since: (full && q.inactive.is_some()).then(|| state.kw.clock.now() - time::Duration::days(INACTIVE_DAYS)),
     };
     let mut list = state.kw.list_users(&actor, filter).await.map_err(page_err)?;
     let next_cursor = if list.len() as i64 > PAGE {
@@ -86,6 +94,16 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
         None
     };
     let pending = if full { state.kw.pending_invitations(&actor).await.map_err(page_err)? } else { Vec::new() };
+    let ids: Vec<UserId> = list.iter().map(|u| u.id).collect();
+    let mut teams = state.kw.teams_of_users(&actor, &ids).await.map_err(page_err)?;
+    let mut filters_query =
+        format!("q={}&role={}&status={}", super::urlencode(&q.q), super::urlencode(&q.role), super::urlencode(&q.status));
+    if q.mfa_off.is_some() {
+        filters_query.push_str("&mfa_off=1");
+    }
+    if q.inactive.is_some() {
+        filters_query.push_str("&inactive=1");
+    }
     Ok(UsersPage {
         chrome: chrome(&state, &actor, "users"),
         notice: match q.done.as_deref() {
@@ -105,21 +123,17 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
                 id: u.id.to_string(),
                 role: u.role.label(),
                 status: u.status.as_str(),
+                mfa: if u.mfa_enabled { "On" } else { "Off" },
+                teams: teams.remove(&u.id).map(|t| t.into_iter().map(|t| t.name).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
                 last_active: show_time(u.last_active_at),
+                invitation_expires: pending.iter().find(|p| p.user.id == u.id).map(|p| show_time(p.expires_at)),
                 full_name: u.full_name,
                 email: u.email,
             })
             .collect(),
-        pending: pending
-            .into_iter()
-            .map(|p| PendingRow {
-                id: p.user.id.to_string(),
-                email: p.user.email,
-                full_name: p.user.full_name,
-                role: p.user.role.label(),
-                expires: show_time(p.expires_at),
-            })
-            .collect(),
+        mfa_off: q.mfa_off.is_some(),
+        inactive: q.inactive.is_some(),
+        filters_query,
         next_cursor,
     })
 }
@@ -183,7 +197,7 @@ async fn user_page(
         chrome: chrome(state, actor, "users"),
         csrf_token: csrf_of(actor),
         notice,
-        error: error.map(|e| describe(e).message),
+        error: error.map(super::say),
         roles: roles(),
         user: UserView {
             id: user.id.to_string(),
@@ -251,10 +265,84 @@ async fn act(state: &AppState, actor: &Actor, id: &str, done: &str, change: impl
 
 #[derive(Deserialize)]
 pub struct RoleForm {
+    #[serde(default)]
     role: String,
 }
 
+/// What a role may do, in a sentence for the confirmation.
+fn role_means(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admins manage users, teams, security policies and see the activity log",
+        Role::Developer => "developers deploy apps, create data sources and use what is shared with them",
+        Role::DataScientist => "data scientists create workflows, use data sources and edit what is shared with them",
+        Role::Viewer => "viewers see what is shared with them, and cannot use data sources or edit",
+    }
+}
+
+/// "Change role" asks first; demoting yourself says that you lose Settings.
+pub async fn confirm_role(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+    Query(q): Query<RoleForm>,
+) -> Result<ConfirmPage, PageError> {
+    let page_err = |error| PageError { error, chrome: chrome(&state, &actor, "users") };
+    actor.require(Capability::ManageUsers).map_err(page_err)?;
+    let user = state.kw.get_user(&actor, UserId::parse(&id).map_err(page_err)?).await.map_err(page_err)?;
+    let role = Role::parse(&q.role).map_err(page_err)?;
+    let demotes_self = user.id == actor.user.id && !keyward_core::policy::role_can(role, Capability::ManageUsers);
+    let (heading, question, class) = if demotes_self {
+        (
+            format!("Change your own role to {}?", role.label()),
+            format!(
+                "You will lose Settings (users, teams, security policies, activity) as soon as you confirm, and cannot change your role back yourself: another admin would have to. As {}: {}.",
+                role.label(),
+                role_means(role)
+            ),
+            "danger",
+        )
+    } else {
+        (
+            format!("Change {}'s role to {}?", user.full_name, role.label()),
+            format!(
+                "{} is {} now. As {}: {}. It applies from their very next request.",
+                user.full_name,
+                user.role.label(),
+                role.label(),
+                role_means(role)
+            ),
+            "primary",
+        )
+    };
+    Ok(ConfirmPage {
+        chrome: chrome(&state, &actor, "users"),
+        csrf_token: csrf_of(&actor),
+        heading,
+        question,
+        action: format!("/settings/users/{}/role", user.id),
+        button: "Change role",
+        button_class: class,
+        cancel: format!("/settings/users/{}", user.id),
+        fields: vec![("role".into(), role.as_str().into())],
+    })
+}
+
 pub async fn update_role(State(state): State<AppState>, Path(id): Path<String>, f: CsrfForm<RoleForm>) -> Response {
+    // Someone who just gave up their admin role cannot see the user page any more: go home.
+    let own = UserId::parse(&id).is_ok_and(|id| id == f.actor.user.id);
+    if own && Role::parse(&f.form.role).is_ok_and(|r| !keyward_core::policy::role_can(r, Capability::ManageUsers)) {
+        return match state
+            .kw
+            .update_user(&f.actor, f.actor.user.id, UserChanges { role: Role::parse(&f.form.role).ok(), ..UserChanges::default() })
+            .await
+        {
+            Ok(_) => Redirect::to("/").into_response(),
+            Err(e) => match user_page(&state, &f.actor, f.actor.user.id, None, Some(&e)).await {
+                Ok(page) => (describe(&e).status, page).into_response(),
+                Err(pe) => pe.into_response(),
+            },
+        };
+    }
     act(&state, &f.actor, &id, "role", async |id| {
         let role = Role::parse(&f.form.role)?;
         state.kw.update_user(&f.actor, id, UserChanges { role: Some(role), ..UserChanges::default() }).await
@@ -285,19 +373,6 @@ pub async fn access_end(State(state): State<AppState>, Path(id): Path<String>, f
         state.kw.update_user(&f.actor, id, UserChanges { access_expires_at: Some(end), ..UserChanges::default() }).await
     })
     .await
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "confirm.html")]
-pub struct ConfirmPage {
-    chrome: Chrome,
-    csrf_token: String,
-    heading: String,
-    question: String,
-    action: String,
-    button: &'static str,
-    button_class: &'static str,
-    cancel: String,
 }
 
 pub async fn confirm_deactivate(
@@ -347,6 +422,7 @@ async fn confirm(state: &AppState, actor: &Actor, id: &str, deactivate: bool) ->
         button: if deactivate { "Deactivate" } else { "Reactivate" },
         button_class: class,
         cancel: format!("/settings/users/{}", user.id),
+        fields: Vec::new(),
     })
 }
 
@@ -370,6 +446,7 @@ pub async fn confirm_mfa_reset(
         button: "Reset MFA",
         button_class: "danger",
         cancel: format!("/settings/users/{}", user.id),
+        fields: Vec::new(),
     })
 }
 

@@ -33,9 +33,29 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
+    run_with(true, test).await
+}
+
+/// `run` on a server where no admin exists yet: the first start, with its set-up link in
+/// `app.setup_link`.
+pub async fn run_fresh<F, Fut>(test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    run_with(false, test).await
+}
+
+async fn run_with<F, Fut>(with_admin: bool, test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
     let Some(driver) = Chromedriver::start().await else { return };
     let app = spawn_app(Engine::Sqlite).await.expect("SQLite always runs");
-    app.init_admin().await;
+    if with_admin {
+        app.init_admin().await;
+    }
     let launcher = Launcher { port: driver.port, profiles: driver.profiles.clone(), sessions: Arc::default() };
     let first = launcher.open(Arc::new(app)).await.expect("start a Chromium session");
     // A task of its own turns a panicking assertion into a value, so the sessions still close.
