@@ -8,12 +8,14 @@ mod audit;
 mod auth;
 mod people;
 mod reviews;
+mod scim;
 
 pub use access::*;
 pub use audit::*;
 pub use auth::*;
 pub use people::*;
 pub use reviews::*;
+pub use scim::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -9,6 +9,7 @@ mod mfa;
 mod ops;
 mod resources;
 pub(crate) mod reviews;
+mod scim;
 mod shares;
 mod teams;
 pub(crate) mod users;
@@ -36,6 +37,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "authz", description = "Access decisions for the platform"),
         (name = "ops", description = "Health and metrics"),
         (name = "access-reviews", description = "Quarterly access reviews"),
+        (name = "scim", description = "SCIM 2.0 provisioning (/scim/v2, with a SCIM token) and its tokens and role settings"),
     )
 )]
 struct ApiDoc;
@@ -61,7 +63,7 @@ pub fn name_session_cookie(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
 
 /// Every API route, and the OpenAPI document that describes them.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::login_mfa))
         .routes(routes!(auth::logout))
@@ -119,6 +121,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         // audit chain and export (the audit area)
         .routes(routes!(audit::verify))
         .routes(routes!(audit::export))
+        // SCIM provisioning: the admin's side here, the protocol under /scim/v2
+        .routes(routes!(scim::create_token, scim::list_tokens))
+        .routes(routes!(scim::revoke_token))
+        .routes(routes!(scim::get_settings, scim::put_settings));
+    crate::scim::routes(router)
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

@@ -4,6 +4,7 @@
 mod account;
 mod invitations;
 mod overview;
+mod provisioning;
 mod resource_page;
 mod resources;
 mod reviews;
@@ -74,6 +75,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/teams/{id}/delete", post(teams::delete))
         .route("/settings/security", get(settings::security).post(settings::save_security))
         .route("/settings/activity", get(settings::activity))
+        .route("/settings/provisioning", get(provisioning::show))
+        .route("/settings/provisioning/tokens", post(provisioning::create_token))
+        .route("/settings/provisioning/tokens/{id}/revoke", post(provisioning::revoke_token))
+        .route("/settings/provisioning/roles", post(provisioning::save_roles))
         .route("/settings/access-reviews", get(reviews::list).post(reviews::open))
         .route("/settings/access-reviews/policy", post(reviews::save_policy))
         .route("/settings/access-reviews/{id}", get(reviews::show))
