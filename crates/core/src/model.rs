@@ -350,6 +350,9 @@ pub struct ScimUserAttrs {
     pub display_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// The `type` and `primary` the provider gave the account's email.
+    pub email_type: Option<String>,
+    pub email_primary: Option<bool>,
     /// Deleted over SCIM: the account stays (deactivated) and SCIM no longer shows it.
     pub deleted_at: Option<OffsetDateTime>,
 }

@@ -20,6 +20,8 @@ CREATE TABLE scim_users (
     display_name TEXT,
     given_name TEXT,
     family_name TEXT,
+    email_type TEXT,
+    email_primary BIGINT,
     deleted_at BIGINT
 );
 

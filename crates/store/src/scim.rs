@@ -69,11 +69,13 @@ fn attrs_from_row(row: &AnyRow) -> Result<ScimUserAttrs> {
         display_name: get(row, "display_name")?,
         given_name: get(row, "given_name")?,
         family_name: get(row, "family_name")?,
+        email_type: get(row, "email_type")?,
+        email_primary: get::<Option<i64>>(row, "email_primary")?.map(|b| b != 0),
         deleted_at: get_opt_time(row, "deleted_at")?,
     })
 }
 
-const ATTR_COLUMNS: &str = "user_id, user_name, external_id, display_name, given_name, family_name, deleted_at";
+const ATTR_COLUMNS: &str = "user_id, user_name, external_id, display_name, given_name, family_name, email_type, email_primary, deleted_at";
 
 pub async fn user_attrs(c: &mut AnyConnection) -> Result<Vec<ScimUserAttrs>> {
     let sql = format!("SELECT {ATTR_COLUMNS} FROM scim_users");
@@ -94,11 +96,12 @@ pub async fn user_attrs_of(c: &mut AnyConnection, user: UserId) -> Result<Option
 
 pub async fn put_user_attrs(c: &mut AnyConnection, a: &ScimUserAttrs) -> Result<()> {
     sqlx::query(
-        "INSERT INTO scim_users (user_id, user_name, user_name_key, external_id, display_name, given_name, family_name, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+        "INSERT INTO scim_users (user_id, user_name, user_name_key, external_id, display_name, given_name, family_name, email_type, email_primary, deleted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (user_id) DO UPDATE SET user_name = excluded.user_name, user_name_key = excluded.user_name_key, \
          external_id = excluded.external_id, display_name = excluded.display_name, given_name = excluded.given_name, \
-         family_name = excluded.family_name, deleted_at = excluded.deleted_at",
+         family_name = excluded.family_name, email_type = excluded.email_type, email_primary = excluded.email_primary, \
+         deleted_at = excluded.deleted_at",
     )
     .bind(a.user_id.to_string())
     .bind(&a.user_name)
@@ -107,6 +110,8 @@ pub async fn put_user_attrs(c: &mut AnyConnection, a: &ScimUserAttrs) -> Result<
     .bind(&a.display_name)
     .bind(&a.given_name)
     .bind(&a.family_name)
+    .bind(&a.email_type)
+    .bind(a.email_primary.map(i64::from))
     .bind(opt_ms(a.deleted_at))
     .execute(c)
     .await

@@ -84,6 +84,9 @@ pub struct ScimUserInput {
     pub family_name: Option<String>,
     /// The primary email (or the userName when it is an address).
     pub email: String,
+    /// The `type` and `primary` sent with that email.
+    pub email_type: Option<String>,
+    pub email_primary: Option<bool>,
     pub active: bool,
     /// What the configured role attribute carries, when it is there.
     pub role: Option<String>,
@@ -118,6 +121,8 @@ impl ScimUserInput {
             display_name: clean("displayName", &self.display_name)?,
             given_name: clean("name.givenName", &self.given_name)?,
             family_name: clean("name.familyName", &self.family_name)?,
+            email_type: clean("emails.type", &self.email_type)?,
+            email_primary: self.email_primary,
             deleted_at: None,
         })
     }
@@ -132,6 +137,8 @@ fn default_attrs(u: &User) -> ScimUserAttrs {
         display_name: Some(u.full_name.clone()),
         given_name: None,
         family_name: None,
+        email_type: Some("work".to_owned()),
+        email_primary: Some(true),
         deleted_at: None,
     }
 }

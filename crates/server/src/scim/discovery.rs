@@ -35,6 +35,7 @@ fn user_schema(base: &str) -> Value {
             with(attr("emails", "complex", "The account's email: the primary value (Keyward keeps one)"), json!({
                 "multiValued": true, "required": true, "subAttributes": [
                     with(attr("value", "string", "The address"), json!({ "required": true })),
+                    attr("type", "string", "work, home, other, … (kept as sent)"),
                     attr("primary", "boolean", "The address Keyward uses"),
                 ] })),
             with(attr("active", "boolean", "false deactivates the account at once (sessions and tokens end)"), json!({ "required": true })),
@@ -108,6 +109,13 @@ pub async fn service_provider_config(ScimCaller(_, base): ScimCaller) -> Respons
         "meta": { "resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig") },
     });
     scim_json(StatusCode::OK, &body, None)
+}
+
+/// A search across every resource type at once: not supported (501, RFC 7644 §3.4.3).
+#[utoipa::path(post, path = "/scim/v2/.search", tag = "scim", request_body(content = serde_json::Value, content_type = "application/scim+json"),
+    responses((status = 501, description = "Search /Users/.search or /Groups/.search instead"), (status = 401, description = "Not a SCIM token")))]
+pub async fn search_all(ScimCaller(..): ScimCaller) -> ScimError {
+    ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")
 }
 
 /// The resource types: User and Group.

@@ -40,6 +40,7 @@ pub fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(groups::list_groups, groups::create_group))
         .routes(routes!(groups::search_groups))
         .routes(routes!(groups::get_group, groups::replace_group, groups::patch_group, groups::delete_group))
+        .routes(routes!(discovery::search_all))
         .routes(routes!(discovery::service_provider_config))
         .routes(routes!(discovery::resource_types))
         .routes(routes!(discovery::resource_type_one))

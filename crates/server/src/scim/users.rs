@@ -21,7 +21,7 @@ pub fn to_json(u: &ScimUser, base: &str) -> Value {
         "schemas": [USER_SCHEMA],
         "id": u.user.id.to_string(),
         "userName": u.attrs.user_name,
-        "emails": [{ "value": u.user.email, "type": "work", "primary": true }],
+        "emails": [email_json(u)],
         "active": u.active(),
         "roles": [{ "value": u.user.role.as_str(), "display": u.user.role.label(), "primary": true }],
         "groups": u.groups.iter().map(|t| json!({ "value": t.id.to_string(), "display": t.name, "$ref": format!("{base}/Groups/{}", t.id) })).collect::<Vec<_>>(),
@@ -47,6 +47,18 @@ pub fn to_json(u: &ScimUser, base: &str) -> Value {
     v
 }
 
+/// The account's email, with the `type` and `primary` the provider gave it.
+fn email_json(u: &ScimUser) -> Value {
+    let mut e = json!({ "value": u.user.email });
+    if let Some(t) = &u.attrs.email_type {
+        e["type"] = json!(t);
+    }
+    if let Some(p) = u.attrs.email_primary {
+        e["primary"] = json!(p);
+    }
+    e
+}
+
 /// What a provider sent, read as a user.
 fn from_json(v: &Value, settings: &ScimSettings) -> ScimResult<ScimUserInput> {
     let user_name =
@@ -56,8 +68,8 @@ fn from_json(v: &Value, settings: &ScimSettings) -> ScimResult<ScimUserInput> {
         Some(n @ Value::Object(_)) => (str_of(n, "givenName")?, str_of(n, "familyName")?),
         Some(_) => return Err(ScimError::bad("invalidValue", "name must be an object.")),
     };
-    let email = match get_ci(v, "emails") {
-        None | Some(Value::Null) => None,
+    let (email, email_type, email_primary) = match get_ci(v, "emails") {
+        None | Some(Value::Null) => (None, None, None),
         Some(Value::Array(items)) => {
             let truthy = |i: &Value| {
                 matches!(get_ci(i, "primary"), Some(Value::Bool(true)))
@@ -65,8 +77,15 @@ fn from_json(v: &Value, settings: &ScimSettings) -> ScimResult<ScimUserInput> {
             };
             let primary = items.iter().find(|i| truthy(i)).or_else(|| items.first());
             match primary {
-                Some(i) => str_of(i, "value")?,
-                None => None,
+                Some(i) => {
+                    let flag = match get_ci(i, "primary") {
+                        Some(Value::Bool(b)) => Some(*b),
+                        Some(Value::String(s)) => Some(s.eq_ignore_ascii_case("true")),
+                        _ => None,
+                    };
+                    (str_of(i, "value")?, str_of(i, "type")?, flag)
+                }
+                None => (None, None, None),
             }
         }
         Some(_) => return Err(ScimError::bad("invalidValue", "emails must be an array.")),
@@ -94,6 +113,8 @@ fn from_json(v: &Value, settings: &ScimSettings) -> ScimResult<ScimUserInput> {
         given_name,
         family_name,
         email,
+        email_type,
+        email_primary,
         active,
         role,
     })
