@@ -148,13 +148,23 @@ pub async fn patch_group(
 ) -> ScimResult<Response> {
     let id = team_id(&id)?;
     let ops = body_json(&body)?;
-    let current = state.kw.scim_group(&client, id).await?;
-    let mut doc = to_json(&current, &base);
-    patch::apply(&mut doc, &ops).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
-    let input = from_json(&doc)?;
-    let expected = if_match(&headers).unwrap_or_else(|| current.etag());
-    let group = state.kw.scim_replace_group(&client, id, input, Some(&expected)).await?;
-    Ok(resource_answer(StatusCode::OK, to_json(&group, &base), &group.etag(), &params))
+    let sent = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = state.kw.scim_group(&client, id).await?;
+        let mut doc = to_json(&current, &base);
+        patch::apply(&mut doc, &ops).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
+        let input = from_json(&doc)?;
+        // As for users: the write names the version the operations applied to, and is tried
+        // again on the new state when the client sent no If-Match of its own.
+        let expected = sent.clone().unwrap_or_else(|| current.etag());
+        match state.kw.scim_replace_group(&client, id, input, Some(&expected)).await {
+            Ok(group) => return Ok(resource_answer(StatusCode::OK, to_json(&group, &base), &group.etag(), &params)),
+            Err(keyward_core::Error::PreconditionFailed(_)) if sent.is_none() && attempt < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Deletes a group's team (and every share with it); refused while the team owns resources.

@@ -246,19 +246,29 @@ pub async fn patch_user(
 ) -> ScimResult<Response> {
     let id = user_id(&id)?;
     let ops = body_json(&body)?;
-    let current = state.kw.scim_user(&client, id).await?;
-    let settings = state.kw.scim_settings_for(&client).await?;
-    let mut doc = to_json(&current, &base);
-    // A role that comes from an attribute is patched through it; the shown `roles` is read-only.
-    if settings.role_attribute.is_some() {
-        doc.as_object_mut().map(|o| o.remove("roles"));
+    let sent = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = state.kw.scim_user(&client, id).await?;
+        let settings = state.kw.scim_settings_for(&client).await?;
+        let mut doc = to_json(&current, &base);
+        // A role that comes from an attribute is patched through it; the shown `roles` is read-only.
+        if settings.role_attribute.is_some() {
+            doc.as_object_mut().map(|o| o.remove("roles"));
+        }
+        patch::apply(&mut doc, &ops).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
+        let input = from_json(&doc, &settings)?;
+        // The operations apply to the version read above: a change in between would be lost, so
+        // the write names that version, and is tried again on the new state when the client
+        // sent no If-Match of its own.
+        let expected = sent.clone().unwrap_or_else(|| current.etag());
+        match state.kw.scim_replace_user(&client, id, input, Some(&expected)).await {
+            Ok(user) => return Ok(resource_answer(StatusCode::OK, to_json(&user, &base), &user.etag(), &params)),
+            Err(keyward_core::Error::PreconditionFailed(_)) if sent.is_none() && attempt < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    patch::apply(&mut doc, &ops).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
-    let input = from_json(&doc, &settings)?;
-    // The version read above is the one the operations applied to: a change in between is a 412.
-    let expected = if_match(&headers).unwrap_or_else(|| current.etag());
-    let user = state.kw.scim_replace_user(&client, id, input, Some(&expected)).await?;
-    Ok(resource_answer(StatusCode::OK, to_json(&user, &base), &user.etag(), &params))
 }
 
 /// Deletes a user for SCIM: the account is deactivated (what they own stays) and no longer listed.
