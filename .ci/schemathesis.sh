@@ -94,7 +94,9 @@ if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token"
   exit 1
 fi
 echo "== schemathesis: every operation (at most $max_examples examples each, $max_time s)"
-fuzz "$max_time" --exclude-path '/api/v1/me/tokens/{id}' --exclude-path '/api/v1/policies/security' || status=$?
+# /scim/v2 answers SCIM tokens only (the admin's API token gets 401 there before anything is
+# read); .ci/scim2-tester.sh checks it with a SCIM token against the SCIM RFCs instead.
+fuzz "$max_time" --exclude-path '/api/v1/me/tokens/{id}' --exclude-path '/api/v1/policies/security' --exclude-path-regex '^/scim/' || status=$?
 echo "== schemathesis: the security policy"
 fuzz $(( max_time / 4 )) --include-path '/api/v1/policies/security' || status=$?
 

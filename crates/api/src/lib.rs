@@ -9,6 +9,7 @@ mod auth;
 mod people;
 mod reviews;
 mod service_accounts;
+mod scim;
 
 pub use access::*;
 pub use audit::*;
@@ -16,6 +17,7 @@ pub use auth::*;
 pub use people::*;
 pub use reviews::*;
 pub use service_accounts::*;
+pub use scim::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -49,7 +49,7 @@ pub struct LoginRecord {
 pub struct AuditEvent {
     pub id: String,
     pub at: String,
-    /// `user`, `anonymous`, `cli` or `system`.
+    /// `user`, `anonymous`, `cli`, `system` or `scim` (a provisioning client, named in `details.scim_client`).
     pub actor_kind: String,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,

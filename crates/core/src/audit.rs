@@ -30,6 +30,21 @@ impl AuditEvent {
         Self::new(ActorKind::Cli, None, &RequestMeta::default(), action, at)
     }
 
+    /// An event caused by an identity provider's provisioning client (SCIM): the details name
+    /// the client, next to `details`.
+    pub fn scim(client: &crate::services::scim_admin::ScimClient, action: &str, at: OffsetDateTime, details: serde_json::Value) -> Self {
+        let mut all = match details {
+            serde_json::Value::Object(m) => m,
+            other => {
+                let mut m = serde_json::Map::new();
+                m.insert("details".into(), other);
+                m
+            }
+        };
+        all.insert("scim_client".into(), serde_json::json!({ "id": client.token.id.to_string(), "name": client.token.name }));
+        Self::new(ActorKind::Scim, None, &client.meta, action, at).details(serde_json::Value::Object(all))
+    }
+
     fn new(kind: ActorKind, actor: Option<UserId>, meta: &RequestMeta, action: &str, at: OffsetDateTime) -> Self {
         AuditEvent {
             id: EventId::new(),

@@ -200,6 +200,8 @@ pub enum ActorKind {
     Cli,
     /// Keyward itself (background jobs).
     System,
+    /// An identity provider's provisioning client (SCIM); the details name the client.
+    Scim,
 }
 
 impl ActorKind {
@@ -209,6 +211,7 @@ impl ActorKind {
             ActorKind::Anonymous => "anonymous",
             ActorKind::Cli => "cli",
             ActorKind::System => "system",
+            ActorKind::Scim => "scim",
         }
     }
 }
@@ -341,4 +344,32 @@ impl SealedKind {
             SealedKind::Credentials => format!("credentials:{key}"),
         }
     }
+}
+
+/// The bearer token of an identity provider's provisioning client (SCIM). Only its hash is
+/// stored; it is good for `/scim/v2` and nothing else.
+#[derive(Debug, Clone)]
+pub struct ScimToken {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<UserId>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// What SCIM knows of a user beyond the account itself: the provider's names for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUserAttrs {
+    pub user_id: UserId,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// The `type` and `primary` the provider gave the account's email.
+    pub email_type: Option<String>,
+    pub email_primary: Option<bool>,
+    /// Deleted over SCIM: the account stays (deactivated) and SCIM no longer shows it.
+    pub deleted_at: Option<OffsetDateTime>,
 }

@@ -117,6 +117,21 @@ pub trait Tx: Send {
     /// Takes `key` until the transaction ends.
     async fn lock(&mut self, key: LockKey) -> Result<()>;
 
+    // SCIM provisioning: clients' tokens, and the SCIM attributes of users and groups
+    async fn insert_scim_token(&mut self, token: &crate::model::ScimToken) -> Result<()>;
+    async fn scim_token_by_hash(&mut self, token_hash: &str) -> Result<Option<crate::model::ScimToken>>;
+    async fn scim_tokens(&mut self) -> Result<Vec<crate::model::ScimToken>>;
+    async fn delete_scim_token(&mut self, id: uuid::Uuid) -> Result<bool>;
+    async fn touch_scim_token(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<()>;
+    /// Every user's SCIM attributes (users never written over SCIM have none).
+    async fn scim_user_attrs(&mut self) -> Result<Vec<crate::model::ScimUserAttrs>>;
+    async fn scim_user_attrs_of(&mut self, user: UserId) -> Result<Option<crate::model::ScimUserAttrs>>;
+    /// Creates or replaces a user's SCIM attributes; a userName taken by another is a conflict.
+    async fn put_scim_user_attrs(&mut self, attrs: &crate::model::ScimUserAttrs) -> Result<()>;
+    /// The provider's `externalId` of each team that has one.
+    async fn scim_group_external_ids(&mut self) -> Result<Vec<(TeamId, String)>>;
+    async fn put_scim_group_external_id(&mut self, team: TeamId, external_id: Option<&str>) -> Result<()>;
+
     // users
     async fn insert_user(&mut self, user: &User) -> Result<()>;
     async fn update_user(&mut self, user: &User) -> Result<()>;

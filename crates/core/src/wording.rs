@@ -171,6 +171,10 @@ impl Speaker<'_> {
         match (self.e.actor_kind, self.e.actor_id) {
             (ActorKind::System, _) => "Keyward".into(),
             (ActorKind::Cli, None) => "The command line".into(),
+            (ActorKind::Scim, None) => {
+                let client = self.e.details.pointer("/scim_client/name").and_then(|n| n.as_str()).unwrap_or("a provisioning client");
+                format!("SCIM ({client})")
+            }
             (_, Some(id)) => self.user(&id.to_string()),
             (ActorKind::Anonymous | ActorKind::User, None) => "Someone".into(),
         }

@@ -130,6 +130,7 @@ impl App {
             .merge(api_router)
             .route("/metrics", get(api::metrics))
             .nest("/api/v1", Router::new().fallback(crate::extract::api_not_found))
+            .nest("/scim/v2", Router::new().fallback(crate::scim::not_found))
             .merge(web::router())
             .layer(axum::middleware::from_fn_with_state(state.clone(), crate::refusals::audit))
             .with_state(state)

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod mailer;
 pub mod origin;
 pub mod refusals;
+pub mod scim;
 pub mod state;
 pub mod telemetry;
 pub mod web;

@@ -17,6 +17,7 @@ fn actor_kind(s: &str) -> Result<ActorKind> {
         "anonymous" => Ok(ActorKind::Anonymous),
         "cli" => Ok(ActorKind::Cli),
         "system" => Ok(ActorKind::System),
+        "scim" => Ok(ActorKind::Scim),
         other => Err(Error::internal_msg(format!("unknown actor kind {other}"))),
     }
 }

@@ -12,6 +12,7 @@ mod migration_tests;
 mod resources;
 mod reviews;
 mod service_accounts;
+mod scim;
 mod sessions;
 mod shares;
 mod teams;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
     (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
     (11, "service_accounts", include_str!("../migrations/0011_service_accounts.sql")),
+    (12, "scim", include_str!("../migrations/0012_scim.sql")),
 ];
 
 /// Which engine a URL selects.
@@ -244,6 +246,9 @@ fn unique_conflict(constraint: Option<&str>, message: &str) -> Error {
     let what = constraint.map_or_else(|| message.rsplit_once("failed:").map_or("", |(_, c)| c.trim()).to_owned(), str::to_owned);
     match what.as_str() {
         "users_email_key_key" | "users.email_key" => Error::conflict("email_taken", "A user or invitation with this email already exists."),
+        "scim_users_user_name_key_key" | "scim_users.user_name_key" => {
+            Error::conflict("user_name_taken", "A user with this userName already exists.")
+        }
         "teams_name_key_key" | "teams.name_key" => Error::conflict("team_name_taken", "A team with this name already exists."),
         "access_reviews_period_key" | "access_reviews.period" => {
             Error::conflict("review_exists", "This quarter's access review is already open.")

@@ -2,7 +2,8 @@
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
 use crate::{
-    Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, service_accounts, sessions, shares, teams, throttles, users,
+    Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, scim, service_accounts, sessions, shares, teams, throttles,
+    users,
 };
 use async_trait::async_trait;
 use keyward_core::Result;
@@ -115,6 +116,37 @@ impl Tx for SqlTx {
                     .map_err(db_err)
             }
         }
+    }
+
+    async fn insert_scim_token(&mut self, token: &keyward_core::model::ScimToken) -> Result<()> {
+        scim::insert_token(self.c(), token).await
+    }
+    async fn scim_token_by_hash(&mut self, token_hash: &str) -> Result<Option<keyward_core::model::ScimToken>> {
+        scim::token_by_hash(self.c(), token_hash).await
+    }
+    async fn scim_tokens(&mut self) -> Result<Vec<keyward_core::model::ScimToken>> {
+        scim::tokens(self.c()).await
+    }
+    async fn delete_scim_token(&mut self, id: uuid::Uuid) -> Result<bool> {
+        scim::delete_token(self.c(), id).await
+    }
+    async fn touch_scim_token(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<()> {
+        scim::touch_token(self.c(), id, at).await
+    }
+    async fn scim_user_attrs(&mut self) -> Result<Vec<keyward_core::model::ScimUserAttrs>> {
+        scim::user_attrs(self.c()).await
+    }
+    async fn scim_user_attrs_of(&mut self, user: UserId) -> Result<Option<keyward_core::model::ScimUserAttrs>> {
+        scim::user_attrs_of(self.c(), user).await
+    }
+    async fn put_scim_user_attrs(&mut self, attrs: &keyward_core::model::ScimUserAttrs) -> Result<()> {
+        scim::put_user_attrs(self.c(), attrs).await
+    }
+    async fn scim_group_external_ids(&mut self) -> Result<Vec<(TeamId, String)>> {
+        scim::group_external_ids(self.c()).await
+    }
+    async fn put_scim_group_external_id(&mut self, team: TeamId, external_id: Option<&str>) -> Result<()> {
+        scim::put_group_external_id(self.c(), team, external_id).await
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {

@@ -11,6 +11,7 @@ mod ops;
 mod resources;
 pub(crate) mod reviews;
 mod service_accounts;
+mod scim;
 mod shares;
 mod teams;
 pub(crate) mod users;
@@ -40,6 +41,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "ops", description = "Health and metrics"),
         (name = "access-reviews", description = "Quarterly access reviews"),
         (name = "service-accounts", description = "Service accounts for the platform and their scoped tokens"),
+        (name = "scim", description = "SCIM 2.0 provisioning (/scim/v2, with a SCIM token) and its tokens and role settings"),
     )
 )]
 struct ApiDoc;
@@ -65,7 +67,7 @@ pub fn name_session_cookie(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
 
 /// Every API route, and the OpenAPI document that describes them.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::login_mfa))
         .routes(routes!(auth::logout))
@@ -128,6 +130,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(service_accounts::get_service_account, service_accounts::delete_service_account))
         .routes(routes!(service_accounts::list_service_tokens, service_accounts::create_service_token))
         .routes(routes!(service_accounts::revoke_service_token))
+        // SCIM provisioning: the admin's side here, the protocol under /scim/v2
+        .routes(routes!(scim::create_token, scim::list_tokens))
+        .routes(routes!(scim::revoke_token))
+        .routes(routes!(scim::get_settings, scim::put_settings));
+    crate::scim::routes(router)
 }
 
 /// Parses `?cursor=` into a value, or answers 400.

@@ -5,6 +5,7 @@ mod account;
 mod first_admin;
 mod invitations;
 mod overview;
+mod provisioning;
 mod resource_page;
 mod resources;
 mod reviews;
@@ -83,6 +84,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/service-accounts/{id}/tokens", post(service_accounts::create_token))
         .route("/settings/service-accounts/{id}/tokens/{token_id}/revoke", post(service_accounts::revoke_token))
         .route("/settings/service-accounts/{id}/delete", post(service_accounts::delete))
+        .route("/settings/provisioning", get(provisioning::show))
+        .route("/settings/provisioning/tokens", post(provisioning::create_token))
+        .route("/settings/provisioning/tokens/{id}/revoke", post(provisioning::revoke_token))
+        .route("/settings/provisioning/roles", post(provisioning::save_roles))
         .route("/settings/access-reviews", get(reviews::list).post(reviews::open))
         .route("/settings/access-reviews/policy", post(reviews::save_policy))
         .route("/settings/access-reviews/{id}", get(reviews::show))
