@@ -8,16 +8,16 @@ mod audit;
 mod auth;
 mod people;
 mod reviews;
-mod service_accounts;
 mod scim;
+mod service_accounts;
 
 pub use access::*;
 pub use audit::*;
 pub use auth::*;
 pub use people::*;
 pub use reviews::*;
-pub use service_accounts::*;
 pub use scim::*;
+pub use service_accounts::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -113,3 +113,25 @@ async fn the_password_rules_are_ticked_while_typing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_lists_every_problem_at_once_and_keeps_what_was_typed() {
+    run(|b| async move {
+        sign_in_as_admin(&b).await?;
+        b.open("/settings/users/invite").await?;
+        b.wait_for_heading("Invite User").await?;
+        // Both pass the browser's own checks; the server refuses both: an address without a
+        // domain name, and a name holding a text-direction override.
+        b.fill("email", "ann@localhost").await?;
+        b.fill("full_name", "Ann \u{202E}Smith").await?;
+        b.click_button("Invite User").await?;
+        b.wait_for_text("Please fix these:").await?;
+        let problems = b.texts(".alert.error li").await?;
+        ensure!(problems.len() == 2, "{problems:?}");
+        ensure!(problems[0].contains("not a valid email address"), "{problems:?}");
+        ensure!(problems[1].contains("full name"), "{problems:?}");
+        ensure!(b.value_of("email").await? == "ann@localhost", "the address typed stays");
+        Ok(())
+    })
+    .await;
+}

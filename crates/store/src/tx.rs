@@ -2,8 +2,7 @@
 //! `Tx` trait on it (each method delegates to the module that owns the table).
 
 use crate::{
-    Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, scim, service_accounts, sessions, shares, teams, throttles,
-    users,
+    Engine, audit, authz, chain, db_err, links, mfa, resources, reviews, scim, service_accounts, sessions, shares, teams, throttles, users,
 };
 use async_trait::async_trait;
 use keyward_core::Result;

@@ -40,6 +40,12 @@ pub struct Pending {
     pub invited_by: Option<UserId>,
 }
 
+/// Every problem with an invitation's fields, all at once (the form lists them together, so a
+/// person fixes them in one go); empty when `invite` would accept them.
+pub fn invitation_problems(email: &str, full_name: &str, role: &str) -> Vec<Error> {
+    [Email::parse(email).err(), FullName::parse(full_name).err(), Role::parse(role).err()].into_iter().flatten().collect()
+}
+
 impl Keyward {
     /// Invites a person (admins): a user in the `invited` state and a single-use link that
     /// expires; emails it when `send_email`.
@@ -53,9 +59,10 @@ impl Keyward {
         send_email: bool,
     ) -> Result<Invited> {
         actor.require(Capability::ManageUsers)?;
-        let email = Email::parse(email)?;
-        let name = FullName::parse(full_name)?;
-        let role = Role::parse(role)?;
+        if let Some(first) = invitation_problems(email, full_name, role).into_iter().next() {
+            return Err(first);
+        }
+        let (email, name, role) = (Email::parse(email)?, FullName::parse(full_name)?, Role::parse(role)?);
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         if tx.user_by_email(&email.key()).await?.is_some() {

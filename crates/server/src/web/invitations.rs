@@ -31,7 +31,8 @@ pub struct InvitePage {
     roles: Vec<(&'static str, &'static str)>,
     /// (id, name) of every team.
     teams: Vec<(String, String)>,
-    error: Option<String>,
+    /// What is wrong with what was sent, one sentence per field.
+    errors: Vec<String>,
     email: String,
     full_name: String,
     role: String,
@@ -46,7 +47,7 @@ async fn invite_page(state: &AppState, actor: &Actor) -> InvitePage {
         csrf_token: csrf_of(actor),
         roles: roles(),
         teams: teams.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
-        error: None,
+        errors: Vec::new(),
         email: String::new(),
         full_name: String::new(),
         role: "developer".into(),
@@ -100,6 +101,19 @@ impl InviteForm {
 pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<Vec<(String, String)>>) -> Response {
     let form = InviteForm::from_pairs(f.form);
     let send = form.send_email;
+    let problems = keyward_core::services::invitations::invitation_problems(&form.email, &form.full_name, &form.role);
+    if !problems.is_empty() && f.actor.require(Capability::ManageUsers).is_ok() {
+        // Every field's problem at once, not the first one only.
+        let page = InvitePage {
+            errors: problems.iter().map(super::say).collect(),
+            email: form.email,
+            full_name: form.full_name,
+            role: form.role,
+            send_email: send,
+            ..invite_page(&state, &f.actor).await
+        };
+        return (describe(&problems[0]).status, page).into_response();
+    }
     let teams = form.teams.iter().map(|t| TeamId::parse(t)).collect::<Result<Vec<_>, _>>();
     let result = match teams {
         Ok(teams) => state.kw.invite(&f.actor, &form.email, &form.full_name, &form.role, &teams, send).await,
@@ -110,7 +124,7 @@ pub async fn invite_submit(State(state): State<AppState>, f: CsrfForm<Vec<(Strin
         Err(Error::Forbidden) => PageError { error: Error::Forbidden, chrome: chrome(&state, &f.actor, "users") }.into_response(),
         Err(e) => {
             let page = InvitePage {
-                error: Some(super::say(&e)),
+                errors: vec![super::say(&e)],
                 email: form.email,
                 full_name: form.full_name,
                 role: form.role,
