@@ -31,6 +31,8 @@ impl Sizes {
     pub const FULL: Sizes = Sizes { users: 100_000, teams: 10_000, resources: 100_000, events: 1_000_000 };
     /// A tenth of it, for `--quick`.
     pub const QUICK: Sizes = Sizes { users: 10_000, teams: 1_000, resources: 10_000, events: 100_000 };
+    /// A hundredth, to try the benchmark itself out.
+    pub const TINY: Sizes = Sizes { users: 1_000, teams: 100, resources: 1_000, events: 1_000 };
 
     /// The share count of the small world (one share per resource).
     pub fn small_shares(&self) -> usize {

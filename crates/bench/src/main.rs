@@ -40,6 +40,9 @@ struct Args {
     /// server answers (KEYWARD_BENCH_DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres).
     #[arg(long, value_enum)]
     engine: Vec<Engine>,
+    /// A tiny world (1,000 users), to try the benchmark itself out.
+    #[arg(long, hide = true)]
+    tiny: bool,
     /// Seconds of each load run (after a warm-up); 3 with --quick, 10 otherwise.
     #[arg(long)]
     seconds: Option<f64>,
@@ -128,7 +131,13 @@ struct Bench {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let sizes = if args.quick { Sizes::QUICK } else { Sizes::FULL };
+    let sizes = if args.tiny {
+        Sizes::TINY
+    } else if args.quick {
+        Sizes::QUICK
+    } else {
+        Sizes::FULL
+    };
     let seconds = args.seconds.unwrap_or(if args.quick { 3.0 } else { 10.0 });
     let warmup = Duration::from_secs_f64(if args.quick { 0.5 } else { 1.0 });
     let bin = server::binary()?;
@@ -183,7 +192,13 @@ async fn main() -> anyhow::Result<()> {
         "{} cores, {} — {} world: {} users, {} teams, {} resources, {} / {} shares, {} audit events; load runs of {:.0} s, {} check connections",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         time::OffsetDateTime::now_utc().date(),
-        if bench.args.quick { "quick" } else { "full" },
+        if bench.args.tiny {
+            "tiny"
+        } else if bench.args.quick {
+            "quick"
+        } else {
+            "full"
+        },
         bench.sizes.users,
         bench.sizes.teams,
         bench.sizes.resources,
@@ -248,6 +263,8 @@ impl Bench {
         let s = self.sizes;
         let mut t = Table::default();
         let pg = url.is_some();
+        // PostgreSQL takes writers side by side; SQLite has one.
+        let parallel = if pg { 4 } else { 1 };
 
         // An empty world: the idle server.
         self.step(format!("{name}: the idle server"));
@@ -263,7 +280,7 @@ impl Bench {
         let started = Instant::now();
         let app = seed::open(dir, url).await?;
         let bar = self.seeding_bar(seed::small_world_rows(&s));
-        seed::small_world(&app, &s, &self.password_hash, &bar).await?;
+        seed::small_world(&app, &s, &self.password_hash, parallel, &bar).await?;
         let rows = bar.position();
         bar.finish_and_clear();
         drop(app);
@@ -284,8 +301,8 @@ impl Bench {
         let started = Instant::now();
         let app = seed::open(dir, url).await?;
         let bar = self.seeding_bar((s.big_shares() - s.small_shares() + s.events) as u64);
-        seed::big_shares(&app, &s, &bar).await?;
-        seed::events(&app, &s, &token, &bar).await?;
+        seed::big_shares(&app, &s, parallel, &bar).await?;
+        seed::events(&app, &s, &token, parallel, &bar).await?;
         let rows = bar.position();
         bar.finish_and_clear();
         drop(app);

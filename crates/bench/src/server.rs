@@ -9,12 +9,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// The `keyward` binary of this workspace: built (release) through cargo when the benchmark
+/// The `keyward` binary of this workspace: built through cargo (in this build's profile) when the benchmark
 /// runs under `cargo run`, and found beside this executable.
 pub fn binary() -> anyhow::Result<PathBuf> {
     if let Ok(cargo) = std::env::var("CARGO") {
+        // The same profile as this benchmark's own build, so that the binary lands beside it.
+        let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
         let status = Command::new(cargo)
-            .args(["build", "--release", "--quiet", "-p", "keyward", "--bin", "keyward"])
+            .args(["build", "--quiet", "-p", "keyward", "--bin", "keyward"])
+            .args(profile)
             .status()
             .context("cannot run cargo to build the keyward binary")?;
         if !status.success() {
