@@ -122,7 +122,7 @@ struct Bench {
     sizes: Sizes,
     warmup: Duration,
     duration: Duration,
-    bin: PathBuf,
+    bin: (PathBuf, Vec<String>),
     password_hash: String,
     progress: MultiProgress,
     steps: ProgressBar,
@@ -130,6 +130,9 @@ struct Bench {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--serve") {
+        return server::serve().await;
+    }
     let args = Args::parse();
     let sizes = if args.tiny {
         Sizes::TINY
@@ -230,7 +233,7 @@ impl Bench {
     }
 
     async fn start(&self, dir: &Path, url: Option<&str>) -> anyhow::Result<Server> {
-        let s = Server::start(&self.bin, dir, url).await?;
+        let s = Server::start(&self.bin.0, &self.bin.1, dir, url).await?;
         self.done();
         Ok(s)
     }

@@ -9,27 +9,34 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// The `keyward` binary of this workspace: built through cargo (in this build's profile) when the benchmark
-/// runs under `cargo run`, and found beside this executable.
-pub fn binary() -> anyhow::Result<PathBuf> {
-    if let Ok(cargo) = std::env::var("CARGO") {
-        // The same profile as this benchmark's own build, so that the binary lands beside it.
-        let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "keyward", "--bin", "keyward"])
-            .args(profile)
-            .status()
-            .context("cannot run cargo to build the keyward binary")?;
-        if !status.success() {
-            bail!("building the keyward binary failed");
+/// The server to start: the binary named by `KEYWARD_BENCH_SERVER` (such as a built
+/// `keyward`), or this executable itself in its `--serve` mode, which runs the same server code
+/// as `keyward serve` from the same build (`cargo run` holds the build directory, so the
+/// benchmark cannot build the `keyward` binary itself while it runs).
+pub fn binary() -> anyhow::Result<(PathBuf, Vec<String>)> {
+    if let Some(bin) = std::env::var_os("KEYWARD_BENCH_SERVER") {
+        let bin = PathBuf::from(bin);
+        if !bin.is_file() {
+            bail!("KEYWARD_BENCH_SERVER names {}, which is not a file", bin.display());
         }
+        return Ok((bin, vec!["serve".into()]));
     }
-    let exe = std::env::current_exe()?;
-    let bin = exe.with_file_name("keyward");
-    if !bin.is_file() {
-        bail!("no keyward binary beside {}: run `cargo build --release -p keyward` first", exe.display());
-    }
-    Ok(bin)
+    Ok((std::env::current_exe()?, vec!["--serve".into()]))
+}
+
+/// The `--serve` mode: the real server, configured from `KEYWARD_*` as `keyward serve` is,
+/// until SIGTERM.
+pub async fn serve() -> anyhow::Result<()> {
+    let config = keyward_server::Config::load(None, &keyward_server::Overrides::default())?;
+    let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await?;
+    let addr = listener.local_addr()?;
+    let app = keyward_server::open(config, std::sync::Arc::new(keyward_core::clock::SystemClock)).await?;
+    println!("Keyward listening on http://{addr}");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    app.serve(listener, async move {
+        term.recv().await;
+    })
+    .await
 }
 
 /// A running server.
@@ -58,10 +65,10 @@ fn port_of(line: &str) -> Option<u16> {
 
 impl Server {
     /// Starts `bin serve` on `data_dir` (and `database_url` when given) and waits until it answers.
-    pub async fn start(bin: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
+    pub async fn start(bin: &Path, args: &[String], data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
         let started = Instant::now();
         let mut cmd = Command::new(bin);
-        cmd.arg("serve")
+        cmd.args(args)
             .env("KEYWARD_DATA_DIR", data_dir)
             .env("KEYWARD_LISTEN", "127.0.0.1:0")
             .env("KEYWARD_LOG_FORMAT", "text")
