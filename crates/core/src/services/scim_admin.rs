@@ -87,11 +87,11 @@ impl ScimSettings {
 
     fn validate(&self) -> Result<()> {
         if let Some(a) = &self.role_attribute
-            && (a.trim().is_empty() || a.len() > 200 || a.chars().any(char::is_control))
+            && (a.trim().is_empty() || a.chars().count() > 200 || a.chars().any(char::is_control))
         {
             return Err(Error::invalid_field("role_attribute", "invalid_role_attribute", "The role attribute must be an attribute name."));
         }
-        if self.group_roles.len() > 200 || self.group_roles.iter().any(|m| m.group.trim().is_empty() || m.group.len() > 200) {
+        if self.group_roles.len() > 200 || self.group_roles.iter().any(|m| m.group.trim().is_empty() || m.group.chars().count() > 200) {
             return Err(Error::invalid_field(
                 "group_roles",
                 "invalid_group_roles",

@@ -86,6 +86,8 @@ enum Rule {
     Note(u32),
     /// An RFC 3339 time.
     Time,
+    /// A query parameter's RFC 3339 time, or empty for none (as a form sends an empty field).
+    QueryTime,
     /// At most this many items.
     Items(u32),
     /// From `.0` to `.1` items.
@@ -165,6 +167,12 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("DecideItemsRequest", "note", Note(1000)),
         ("DecideItemsRequest", "item_ids", Count(1, 10_000)),
         ("LoginRequest", "email", Email),
+        ("CreateScimTokenRequest", "name", Text(100)),
+        ("ScimSettingsBody", "default_role", roles()),
+        ("ScimSettingsBody", "role_attribute", Text(200)),
+        ("ScimSettingsBody", "group_roles", Items(200)),
+        ("ScimGroupRole", "group", Text(200)),
+        ("ScimGroupRole", "role", roles()),
         ("CreateServiceAccountRequest", "name", Text(200)),
         ("CreateServiceAccountRequest", "description", Note(1000)),
         ("CreateServiceAccountRequest", "role", roles()),
@@ -187,11 +195,11 @@ fn query_rules() -> Vec<(&'static str, &'static str, Rule)> {
     let kinds = || OneOf(names(&Kind::ALL, Kind::as_str));
     vec![
         ("/api/v1/audit", "limit", page()),
-        ("/api/v1/audit", "since", Time),
-        ("/api/v1/audit", "until", Time),
+        ("/api/v1/audit", "since", QueryTime),
+        ("/api/v1/audit", "until", QueryTime),
         ("/api/v1/audit/export", "format", OneOf(vec!["csv", "jsonl"])),
-        ("/api/v1/audit/export", "since", Time),
-        ("/api/v1/audit/export", "until", Time),
+        ("/api/v1/audit/export", "since", QueryTime),
+        ("/api/v1/audit/export", "until", QueryTime),
         ("/api/v1/resources", "limit", page()),
         ("/api/v1/resources", "kind", kinds()),
         ("/api/v1/users", "limit", page()),
@@ -255,6 +263,9 @@ fn apply(schema: &mut Value, rule: &Rule) {
         }
         Time => {
             obj.insert("format".into(), json!("date-time"));
+        }
+        QueryTime => {
+            obj.insert("anyOf".into(), json!([{ "format": "date-time" }, { "maxLength": 0 }]));
         }
         Email => {
             obj.insert("maxLength".into(), json!(254));
