@@ -1,6 +1,6 @@
 //! The audit log as evidence: the chain check and the streamed export.
 
-use crate::api::users::query_time;
+use crate::api::users::parse_time;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
 use crate::state::AppState;
@@ -53,8 +53,8 @@ pub async fn export(State(state): State<AppState>, Caller(actor): Caller, ApiQue
     let filter = AuditFilter {
         actor_id: q.actor_id.as_deref().filter(|a| !a.is_empty()).map(UserId::parse).transpose()?,
         action: q.action.filter(|a| !a.is_empty()),
-        since: query_time("since", q.since.as_deref())?,
-        until: query_time("until", q.until.as_deref())?,
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
         target_type: q.target_type.filter(|t| !t.is_empty()),
         target_id: q.target_id.filter(|t| !t.is_empty()),
         ..AuditFilter::default()

@@ -86,8 +86,8 @@ enum Rule {
     Note(u32),
     /// An RFC 3339 time.
     Time,
-    /// A query parameter's RFC 3339 time, or empty for none (as a form sends an empty field).
-    QueryTime,
+    /// Text of at most this many characters without control characters; blank means none.
+    Plain(u32),
     /// At most this many items.
     Items(u32),
     /// From `.0` to `.1` items.
@@ -169,7 +169,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("LoginRequest", "email", Email),
         ("CreateScimTokenRequest", "name", Text(100)),
         ("ScimSettingsBody", "default_role", roles()),
-        ("ScimSettingsBody", "role_attribute", Text(200)),
+        ("ScimSettingsBody", "role_attribute", Plain(200)),
         ("ScimSettingsBody", "group_roles", Items(200)),
         ("ScimGroupRole", "group", Text(200)),
         ("ScimGroupRole", "role", roles()),
@@ -195,11 +195,11 @@ fn query_rules() -> Vec<(&'static str, &'static str, Rule)> {
     let kinds = || OneOf(names(&Kind::ALL, Kind::as_str));
     vec![
         ("/api/v1/audit", "limit", page()),
-        ("/api/v1/audit", "since", QueryTime),
-        ("/api/v1/audit", "until", QueryTime),
+        ("/api/v1/audit", "since", Time),
+        ("/api/v1/audit", "until", Time),
         ("/api/v1/audit/export", "format", OneOf(vec!["csv", "jsonl"])),
-        ("/api/v1/audit/export", "since", QueryTime),
-        ("/api/v1/audit/export", "until", QueryTime),
+        ("/api/v1/audit/export", "since", Time),
+        ("/api/v1/audit/export", "until", Time),
         ("/api/v1/resources", "limit", page()),
         ("/api/v1/resources", "kind", kinds()),
         ("/api/v1/users", "limit", page()),
@@ -264,8 +264,9 @@ fn apply(schema: &mut Value, rule: &Rule) {
         Time => {
             obj.insert("format".into(), json!("date-time"));
         }
-        QueryTime => {
-            obj.insert("anyOf".into(), json!([{ "format": "date-time" }, { "maxLength": 0 }]));
+        Plain(max) => {
+            obj.insert("maxLength".into(), json!(max));
+            obj.insert("pattern".into(), json!("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"));
         }
         Email => {
             obj.insert("maxLength".into(), json!(254));

@@ -161,11 +161,6 @@ pub(crate) fn parse_time(field: &'static str, s: Option<&str>) -> Result<Option<
     .transpose()
 }
 
-/// A time filter in a query: empty (as a form sends an unused field) means none.
-pub(crate) fn query_time(field: &'static str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
-    parse_time(field, s.filter(|s| !s.is_empty()))
-}
-
 /// The audit log, newest first (admins).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEvent>), (status = 403, body = ErrorBody)))]
@@ -178,8 +173,8 @@ pub async fn list_audit(
     let filter = AuditFilter {
         actor_id: q.actor_id.as_deref().map(UserId::parse).transpose()?,
         action: q.action.filter(|a| !a.is_empty()),
-        since: query_time("since", q.since.as_deref())?,
-        until: query_time("until", q.until.as_deref())?,
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
         target_type: q.target_type.filter(|t| !t.is_empty()),
         target_id: q.target_id.filter(|t| !t.is_empty()),
         before: cursor(q.cursor.as_deref())?,
