@@ -91,11 +91,16 @@ impl ScimSettings {
         {
             return Err(Error::invalid_field("role_attribute", "invalid_role_attribute", "The role attribute must be an attribute name."));
         }
-        if self.group_roles.len() > 200 || self.group_roles.iter().any(|m| m.group.trim().is_empty() || m.group.chars().count() > 200) {
+        if self.group_roles.len() > 200
+            || self
+                .group_roles
+                .iter()
+                .any(|m| m.group.trim().is_empty() || m.group.chars().count() > 200 || m.group.chars().any(char::is_control))
+        {
             return Err(Error::invalid_field(
                 "group_roles",
                 "invalid_group_roles",
-                "Each mapping needs a group name (at most 200 mappings).",
+                "Each mapping needs a group name of at most 200 characters without control characters (at most 200 mappings).",
             ));
         }
         Ok(())

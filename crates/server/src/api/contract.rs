@@ -88,6 +88,8 @@ enum Rule {
     Time,
     /// Text of at most this many characters without control characters; blank means none.
     Plain(u32),
+    /// Text of 1 to this many characters without control characters, not blank.
+    Line(u32),
     /// At most this many items.
     Items(u32),
     /// From `.0` to `.1` items.
@@ -171,7 +173,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("ScimSettingsBody", "default_role", roles()),
         ("ScimSettingsBody", "role_attribute", Plain(200)),
         ("ScimSettingsBody", "group_roles", Items(200)),
-        ("ScimGroupRole", "group", Text(200)),
+        ("ScimGroupRole", "group", Line(200)),
         ("ScimGroupRole", "role", roles()),
         ("CreateServiceAccountRequest", "name", Text(200)),
         ("CreateServiceAccountRequest", "description", Note(1000)),
@@ -263,6 +265,14 @@ fn apply(schema: &mut Value, rule: &Rule) {
         }
         Time => {
             obj.insert("format".into(), json!("date-time"));
+        }
+        Line(max) => {
+            obj.insert("minLength".into(), json!(1));
+            obj.insert("maxLength".into(), json!(max));
+            obj.insert(
+                "pattern".into(),
+                json!("^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"),
+            );
         }
         Plain(max) => {
             obj.insert("maxLength".into(), json!(max));
