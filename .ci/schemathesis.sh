@@ -40,44 +40,10 @@ if [ ! -x "$venv/bin/st" ]; then
 fi
 "$venv/bin/st" --version
 
-bin="$CARGO_TARGET_DIR/debug/keyward"
-if [ ! -x "$bin" ]; then
-  cargo build --quiet --bin keyward
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-email="fuzz-admin@example.com"
-password="Fuzzing-Admin-Passw0rd-$RANDOM!"
-data="$work/data"
-
-echo "== schemathesis: a fresh server at $base"
-printf '%s\n' "$password" | "$bin" init --data-dir "$data" --admin-email "$email" --full-name "Fuzz Admin" --password-stdin
-KEYWARD_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$base/readyz" >/dev/null
-
-# An API token of the admin: sign in, then create one with the session's CSRF token.
-login="$(curl -fsS -c "$work/cookies" -H 'content-type: application/json' \
-  -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$base/api/v1/auth/login")"
-csrf="$(printf '%s' "$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])')"
-token="$(curl -fsS -b "$work/cookies" -H "x-csrf-token: $csrf" -H 'content-type: application/json' \
-  -d '{"name":"schemathesis"}' "$base/api/v1/me/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+. "$repo/.ci/fresh-server.sh"
+fresh_server schemathesis
+# An API token of the admin.
+token="$(admin_token /api/v1/me/tokens schemathesis)"
 
 # Two runs: first every operation but the two that could take the fuzzer's own access away
 # (revoking its token; a security policy that requires MFA, under which the token may only

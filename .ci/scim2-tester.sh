@@ -7,6 +7,7 @@
 #   SCIM2_TESTER_VENV  where the Python environment lives (kept between runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$(pwd)"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/keyward-target}"
 venv="${SCIM2_TESTER_VENV:-/var/tmp/keyward-scim2-tester-venv}"
@@ -23,44 +24,10 @@ if ! "$venv/bin/python" -c 'import scim2_tester, httpx2' 2>/dev/null; then
   "$venv/bin/pip" install --quiet 'scim2-tester[httpx2]==0.5.2'
 fi
 
-bin="$CARGO_TARGET_DIR/debug/keyward"
-if [ ! -x "$bin" ]; then
-  cargo build --quiet --bin keyward
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-email="scim-admin@example.com"
-password="Scim-Tester-Admin-Passw0rd-$RANDOM!"
-data="$work/data"
-
-echo "== scim2-tester: a fresh server at $base"
-printf '%s\n' "$password" | "$bin" init --data-dir "$data" --admin-email "$email" --full-name "SCIM Admin" --password-stdin
-KEYWARD_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$base/readyz" >/dev/null
-
+. "$repo/.ci/fresh-server.sh"
+fresh_server scim2-tester
 # A SCIM token, made by the admin as Settings → Provisioning does.
-login="$(curl -fsS -c "$work/cookies" -H 'content-type: application/json' \
-  -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$base/api/v1/auth/login")"
-csrf="$(printf '%s' "$login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])')"
-token="$(curl -fsS -b "$work/cookies" -H "x-csrf-token: $csrf" -H 'content-type: application/json' \
-  -d '{"name":"scim2-tester"}' "$base/api/v1/scim/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+token="$(admin_token /api/v1/scim/tokens scim2-tester)"
 
 echo "== scim2-tester: every check"
 status=0
