@@ -10,6 +10,8 @@ impl AuditEvent {
     pub fn by(actor: &Actor, action: &str, at: OffsetDateTime) -> Self {
         let kind = match actor.via {
             crate::context::AuthVia::Cli => ActorKind::Cli,
+            // Auditors must tell a machine's call from a person's.
+            _ if actor.user.is_service() => ActorKind::Service,
             _ => ActorKind::User,
         };
         Self::new(kind, Some(actor.user.id), &actor.meta, action, at)

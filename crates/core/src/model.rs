@@ -202,9 +202,16 @@ pub enum ActorKind {
     System,
     /// An identity provider's provisioning client (SCIM); the details name the client.
     Scim,
+    /// A service account acting with one of its scoped API tokens.
+    Service,
 }
 
 impl ActorKind {
+    /// Every kind, in the order the audit documentation lists them.
+    pub const ALL: [ActorKind; 6] =
+        [ActorKind::User, ActorKind::Service, ActorKind::Anonymous, ActorKind::Cli, ActorKind::System, ActorKind::Scim];
+
+    /// The kind's name as stored and exported (`user`, `service`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",
@@ -212,7 +219,17 @@ impl ActorKind {
             ActorKind::Cli => "cli",
             ActorKind::System => "system",
             ActorKind::Scim => "scim",
+            ActorKind::Service => "service",
         }
+    }
+}
+
+impl std::str::FromStr for ActorKind {
+    type Err = crate::Error;
+
+    /// The one parser of a stored actor kind; an unknown one is an error, never a guess.
+    fn from_str(s: &str) -> crate::Result<Self> {
+        ActorKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| crate::Error::internal_msg(format!("unknown actor kind {s}")))
     }
 }
 

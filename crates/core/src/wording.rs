@@ -176,6 +176,7 @@ impl Speaker<'_> {
                 format!("SCIM ({client})")
             }
             (_, Some(id)) => self.user(&id.to_string()),
+            (ActorKind::Service, None) => "A service account".into(),
             (ActorKind::Anonymous | ActorKind::User, None) => "Someone".into(),
         }
     }

@@ -1,7 +1,7 @@
 //! Nothing secret in logs or files: every flow that carries a secret (sign-in on the API and the
 //! pages, a mistyped password, invitations with and without email, a password reset, a password
 //! change, MFA enrollment and sign-in with a code and a backup code, API tokens, data-source
-//! credentials) runs with the server's logs captured at trace level; then neither the logs nor
+//! credentials, SCIM and service-account tokens) runs with the server's logs captured at trace level; then neither the logs nor
 //! any file in the data directory, read as bytes, holds any of the secrets used. Its own test
 //! binary, because it installs the process's log subscriber.
 
@@ -225,6 +225,31 @@ async fn run_flows(app: &TestApp, mail: &(dyn Fn(usize) -> Option<String> + Sync
         )
         .await;
     assert!(status.is_success(), "{status} {body}");
+
+    // A SCIM provisioning token, used; and a service account's scoped token, used.
+    let (status, t) = admin.post("/api/v1/scim/tokens", json!({ "name": "idp" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let scim_token = t["token"].as_str().unwrap().to_owned();
+    s.add("SCIM token", &scim_token);
+    let mut idp = app.client();
+    idp.bearer = Some(scim_token);
+    let (status, users) = idp.get("/scim/v2/Users?count=5").await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    let (status, sa) = admin.post("/api/v1/service-accounts", json!({ "name": "gateway" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{sa}");
+    let (status, t) = admin
+        .post(
+            &format!("/api/v1/service-accounts/{}/tokens", sa["id"].as_str().unwrap()),
+            json!({ "name": "gw", "scopes": ["authz:check"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let sa_token = t["token"].as_str().unwrap().to_owned();
+    s.add("service account token", &sa_token);
+    let mut gateway = app.client();
+    gateway.bearer = Some(sa_token);
+    let (status, _) = gateway.get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the check-only token reads no directory");
     s
 }
 

@@ -87,6 +87,10 @@ async fn a_check_token_checks_but_gets_403_everywhere_else(engine: Engine) {
     let requests: Vec<&str> = denied["items"].as_array().unwrap().iter().filter_map(|e| e["details"]["request"].as_str()).collect();
     assert!(requests.contains(&"GET /api/v1/users"), "{requests:?}");
     assert!(requests.contains(&"POST /api/v1/me/tokens"), "{requests:?}");
+    // An auditor tells the machine's calls from a person's.
+    for e in denied["items"].as_array().unwrap() {
+        assert_eq!(e["actor_kind"], "service", "{e}");
+    }
 }
 
 async fn a_token_does_only_what_both_its_scopes_and_its_role_allow(engine: Engine) {

@@ -12,14 +12,7 @@ use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 fn actor_kind(s: &str) -> Result<ActorKind> {
-    match s {
-        "user" => Ok(ActorKind::User),
-        "anonymous" => Ok(ActorKind::Anonymous),
-        "cli" => Ok(ActorKind::Cli),
-        "system" => Ok(ActorKind::System),
-        "scim" => Ok(ActorKind::Scim),
-        other => Err(Error::internal_msg(format!("unknown actor kind {other}"))),
-    }
+    s.parse()
 }
 
 fn event_from_row(row: &AnyRow) -> Result<AuditRecord> {
