@@ -49,10 +49,15 @@ pub struct CoreSettings {
 /// The core: every service function is a method on it, taking the acting principal first.
 #[derive(Clone)]
 pub struct Keyward {
+    /// Where every record lives: users, sessions, teams, resources, shares, audit events, settings.
     pub store: Arc<dyn Store>,
+    /// The source of "now" (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
+    /// The source of random bytes for tokens, salts and secrets.
     pub random: Arc<dyn Random>,
+    /// Argon2id hashing and verification of passwords, bounded in concurrency.
     pub hasher: PasswordHasher,
+    /// Delivers invitation, reset and notice emails (SMTP or the outbox directory).
     pub mailer: Arc<dyn mail::Mailer>,
     /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
     pub keys: Arc<crypto::Keyring>,
@@ -60,6 +65,7 @@ pub struct Keyward {
     pub index: Arc<index::AuthzIndex>,
     /// When each API token's use was last written.
     pub activity: Arc<activity::Activity>,
+    /// What the core takes from the configuration (public URL, platform name, invitation lifetime).
     pub settings: CoreSettings,
 }
 
