@@ -1,6 +1,8 @@
 //! Keyward's core: domain types, the policy of who may do what, the service functions every
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
+#![deny(missing_docs)]
+
 pub mod access;
 pub mod activity;
 pub mod audience;
@@ -22,6 +24,9 @@ pub mod review_items;
 pub mod scope;
 pub mod secret;
 pub mod services;
+// Why allowed here only: store.rs is being rewritten on another branch; once that lands, this
+// line goes and the whole core is held to a `///` on every public item.
+#[allow(missing_docs)]
 pub mod store;
 pub mod text;
 pub mod types;
