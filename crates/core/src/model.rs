@@ -234,7 +234,7 @@ pub struct LoginAttempt {
 /// Failure counter behind the growing sign-in delays, per account or per source address.
 #[derive(Debug, Clone)]
 pub struct Throttle {
-    /// What is counted: `account:<email key>`, `source:<address>` or `device:<cookie id>`.
+    /// What is counted: `account:<email key>`, `source:<address>` or `device:<device id>`.
     pub key: String,
     /// Failures counted (within the window after `last_failure_at`), pending attempts included.
     pub failures: i64,
@@ -460,7 +460,7 @@ impl SealedKind {
 pub struct ScimToken {
     /// The token's id (not its secret).
     pub id: uuid::Uuid,
-    /// The label the admin gave it (usually the identity provider's name).
+    /// The label the admin gave it.
     pub name: String,
     /// SHA-256 of the bearer secret (`secret::token_hash`).
     pub token_hash: String,
