@@ -37,7 +37,7 @@ pub enum Capability {
 }
 
 impl Capability {
-    /// Every capability, in the order of the role matrix.
+    /// Every capability.
     pub const ALL: [Capability; 12] = [
         Capability::ManageUsers,
         Capability::ManageTeams,

@@ -166,7 +166,7 @@ impl TeamName {
         }
         Ok(TeamName(s.to_owned()))
     }
-    /// The name, trimmed, as it was typed.
+    /// The name, trimmed, its case kept.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -265,7 +265,7 @@ pub enum UserStatus {
     Invited,
     /// May sign in and act.
     Active,
-    /// Access ended (by an admin, SCIM, or the job at the access end date); reactivating restores it.
+    /// Access ended (by an admin, over SCIM, or by the jobs at the end date or after inactivity); reactivation restores it.
     Deactivated,
 }
 
