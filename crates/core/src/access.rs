@@ -12,9 +12,13 @@ use time::OffsetDateTime;
 /// How much a user may do to a resource. Its one text encoding is `as_str` / `FromStr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// No access: the resource is not even visible.
     None,
+    /// May see it (and a workflow's logs, and use a data source).
     View,
+    /// May also change, run and share it.
     Edit,
+    /// May also delete it: only ownership (of it, or of a workspace's project) and the admin role give it.
     Full,
 }
 
@@ -67,20 +71,30 @@ impl fmt::Display for Level {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// A deployed app.
     App,
+    /// A project, which holds workspaces and passes its access on to them.
     Project,
+    /// A workspace, always inside a project.
     Workspace,
+    /// A workflow, with its runs and their execution logs.
     Workflow,
+    /// A data source: sealed credentials and a visibility of its own.
     DataSource,
+    /// A deployed model.
     Model,
+    /// A dashboard.
     Dashboard,
+    /// A report.
     Report,
 }
 
 impl Kind {
+    /// Every kind.
     pub const ALL: [Kind; 8] =
         [Kind::App, Kind::Project, Kind::Workspace, Kind::Workflow, Kind::DataSource, Kind::Model, Kind::Dashboard, Kind::Report];
 
+    /// The kind's one text encoding (`app`, …, `data_source`, …), used by the API, pages and store.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::App => "app",
@@ -94,6 +108,7 @@ impl Kind {
         }
     }
 
+    /// The name people read in the UI (`Data source`).
     pub fn label(self) -> &'static str {
         match self {
             Kind::App => "App",
@@ -125,18 +140,27 @@ impl FromStr for Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// See the resource (needs view).
     View,
+    /// Read a workflow's execution logs (needs view).
     ReadLogs,
+    /// Connect to a data source (needs view).
     Use,
+    /// Change the resource (needs edit).
     Edit,
+    /// Run a workflow (needs edit).
     Run,
+    /// Share the resource with others (needs edit).
     Share,
+    /// Delete the resource (needs full).
     Delete,
 }
 
 impl Action {
+    /// Every action, those needing the lowest level first.
     pub const ALL: [Action; 7] = [Action::View, Action::ReadLogs, Action::Use, Action::Edit, Action::Run, Action::Share, Action::Delete];
 
+    /// The action's one text encoding (`view`, `read_logs`, …), as the check API takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::View => "view",
@@ -181,9 +205,11 @@ impl FromStr for Action {
 /// A share as the decision needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// Whom the share is for: a user, a team or all users.
     pub subject: Subject,
     /// `View` or `Edit`.
     pub level: Level,
+    /// After this moment the share no longer counts; `None`: until removed.
     pub expires_at: Option<OffsetDateTime>,
     /// True when the share is on the workspace's project (inherited).
     pub via_project: bool,
@@ -192,12 +218,17 @@ pub struct Grant {
 /// Everything the decision depends on.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
+    /// The user asked about.
     pub user_id: UserId,
+    /// The user's role, which caps the level (rule 4).
     pub role: Role,
     /// Active and before any access end date.
     pub can_act: bool,
+    /// The teams the user is really a member of (a team share counts only for these).
     pub teams: &'a [TeamId],
+    /// The resource's kind (a workspace inherits; a data source has a visibility; a viewer never uses one).
     pub kind: Kind,
+    /// The resource's owner, who has full access.
     pub owner_id: UserId,
     /// For a workspace, the owner of its project (who has full access to it).
     pub project_owner_id: Option<UserId>,
@@ -205,20 +236,28 @@ pub struct Facts<'a> {
     pub visibility: Visibility,
     /// The shares on the resource and, for a workspace, on its project.
     pub grants: &'a [Grant],
+    /// The moment of the decision, against which share end dates are compared.
     pub now: OffsetDateTime,
 }
 
 /// One way a user gets access, for `explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Path {
+    /// The user is an admin.
     Admin,
+    /// The user owns the resource.
     Owner,
     /// The owner of the workspace's project.
     ProjectOwner,
+    /// A live share that reaches the user (their own, a team's, or all users').
     Share {
+        /// Whom the share is for.
         subject: Subject,
+        /// The share's level (`View` or `Edit`).
         level: Level,
+        /// True when the share is on the workspace's project.
         via_project: bool,
+        /// When the share ends, if it does.
         expires_at: Option<OffsetDateTime>,
     },
 }
@@ -226,6 +265,7 @@ pub enum Path {
 /// The decision with its reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The effective level, after the role cap.
     pub level: Level,
     /// Every path that grants access before the role cap.
     pub paths: Vec<Path>,

@@ -11,7 +11,9 @@ use std::str::FromStr;
 /// `team:<id>` or `all_users` (`Display` / `FromStr`, the pages' form values).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
+    /// One user.
     User(UserId),
+    /// Every member of a team, as its membership stands at each decision.
     Team(TeamId),
     /// Every user (data sources only).
     AllUsers,
@@ -68,12 +70,16 @@ impl FromStr for Subject {
 /// apply). Switching never deletes a share. Other kinds are always `Specific`: their shares apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Visibility {
+    /// Only the owner and admins.
     Private,
+    /// Everyone, at the level of the all-users share (user and team shares are dormant).
     AllUsers,
+    /// The user and team shares apply (every kind but a data source is always this).
     Specific,
 }
 
 impl Visibility {
+    /// Every visibility.
     pub const ALL: [Visibility; 3] = [Visibility::Private, Visibility::AllUsers, Visibility::Specific];
 
     /// `private`, `all_users` or `specific`.

@@ -20,14 +20,23 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub struct StoredEvent {
     /// The position in the chain, from 1.
     pub seq: i64,
+    /// The event's id.
     pub id: String,
+    /// When it happened, unix milliseconds.
     pub at_ms: i64,
+    /// `user`, `anonymous`, `cli`, `system` or `scim`.
     pub actor_kind: String,
+    /// The acting user's id, as text.
     pub actor_id: Option<String>,
+    /// What happened (`auth.login`, …).
     pub action: String,
+    /// The kind of thing acted on.
     pub target_type: Option<String>,
+    /// The id of the thing acted on.
     pub target_id: Option<String>,
+    /// The client address.
     pub ip: Option<String>,
+    /// The client's user agent.
     pub user_agent: Option<String>,
     /// JSON text.
     pub details: String,
@@ -37,6 +46,7 @@ pub struct StoredEvent {
     pub chain: String,
     /// The actor's email and name at reading time (joined for display and export; not chained).
     pub actor_email: Option<String>,
+    /// See `actor_email`.
     pub actor_name: Option<String>,
 }
 
@@ -154,7 +164,9 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// What a check of the whole log found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
+    /// Whether the whole log fits its chain, up to its recorded head, with nothing outside it.
     pub ok: bool,
+    /// How many events fitted before the walk stopped.
     pub events_checked: u64,
     /// The first event that does not fit the chain (changed, or the one after a removal or a
     /// reordering); `None` when the log is intact or only its end is missing.
@@ -172,6 +184,7 @@ pub struct Verifier<'a> {
 }
 
 impl<'a> Verifier<'a> {
+    /// A walk from the start of the log (position 1, after `GENESIS`).
     pub fn new(keys: &'a ChainKeys) -> Self {
         Verifier { keys, prev: GENESIS.to_owned(), next_seq: 1, checked: 0 }
     }
@@ -186,6 +199,7 @@ impl<'a> Verifier<'a> {
         &self.prev
     }
 
+    /// How many events have fitted so far.
     pub fn checked(&self) -> u64 {
         self.checked
     }

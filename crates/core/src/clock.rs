@@ -5,6 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 /// The source of "now" for every service function.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -47,6 +48,7 @@ impl Clock for ManualClock {
 
 /// The source of random bytes for tokens, salts and secrets.
 pub trait Random: Send + Sync {
+    /// Fills `buf` with random bytes (unpredictable: they become secrets).
     fn fill(&self, buf: &mut [u8]);
 }
 

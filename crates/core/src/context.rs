@@ -8,7 +8,9 @@ use crate::types::{SessionId, TokenId};
 /// Where a request came from, for sign-in records and audit events.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
+    /// The client's address (behind trusted proxies, the one they name).
     pub ip: Option<String>,
+    /// The client's user agent, cut to 300 characters.
     pub user_agent: Option<String>,
     /// The device cookie the request carried, unverified (only sign-in looks at it).
     pub device: Option<String>,
@@ -19,10 +21,22 @@ pub struct RequestMeta {
 pub enum AuthVia {
     /// A browser or client session; state changes need its CSRF token. `mfa_pending`: the
     /// session may only enroll in MFA (the policy's grace period is over).
-    Session { id: SessionId, csrf_token: String, mfa_pending: bool },
+    Session {
+        /// The session's id.
+        id: SessionId,
+        /// The token a cookie-authenticated change must send in `X-CSRF-Token`.
+        csrf_token: String,
+        /// The session may only enroll in MFA.
+        mfa_pending: bool,
+    },
     /// An API token (bearer); `scopes` for a service account's token (already checked against
     /// the request when the actor was built).
-    Token { id: TokenId, scopes: Option<Vec<crate::scope::Scope>> },
+    Token {
+        /// The token's id.
+        id: TokenId,
+        /// A service account's scopes; `None` for a person's token.
+        scopes: Option<Vec<crate::scope::Scope>>,
+    },
     /// The operator's command line, acting on the database directly.
     Cli,
 }
@@ -30,8 +44,11 @@ pub enum AuthVia {
 /// The acting principal, loaded fresh from the database for every request.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The user acting, as read for this request.
     pub user: User,
+    /// How they proved who they are.
     pub via: AuthVia,
+    /// Where the request came from.
     pub meta: RequestMeta,
     /// The policy requires MFA of this user by then, and they have none yet (for a banner).
     pub mfa_deadline: Option<time::OffsetDateTime>,

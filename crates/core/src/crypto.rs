@@ -84,6 +84,7 @@ impl Keyring {
         Ok(Keyring { keys })
     }
 
+    /// The key that seals new values (the first).
     pub fn current(&self) -> &Key {
         &self.keys[0]
     }

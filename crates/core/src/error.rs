@@ -6,7 +6,9 @@ use std::fmt;
 /// One rule of the password policy that a password failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleFailure {
+    /// The rule's stable name (`min_length`, `uppercase`, `digit`, …).
     pub rule: &'static str,
+    /// The sentence that says what the rule asks for.
     pub message: String,
 }
 
@@ -15,7 +17,14 @@ pub struct RuleFailure {
 pub enum Error {
     /// The input is malformed or out of range; nothing was changed.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String, field: Option<&'static str> },
+    Invalid {
+        /// The stable code clients match on (`invalid_email`, `invalid_level`, …).
+        code: &'static str,
+        /// The sentence shown to people.
+        message: String,
+        /// The request field at fault, when there is one.
+        field: Option<&'static str>,
+    },
     /// A password failed one or more rules; every failed rule is listed.
     #[error("The password does not meet the password policy.")]
     PasswordPolicy(Vec<RuleFailure>),
@@ -42,13 +51,30 @@ pub enum Error {
     NotFound(&'static str),
     /// The change conflicts with the current state (duplicate, last admin, used link, …).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        /// The stable code clients match on (`email_taken`, `last_admin`, …).
+        code: &'static str,
+        /// The sentence shown to people.
+        message: String,
+    },
     /// A change would take a team past one of its quotas.
     #[error("This would exceed the team's {quota} quota: {used} in use, {requested} more requested, limit {limit}.")]
-    QuotaExceeded { quota: &'static str, used: i64, requested: i64, limit: i64 },
+    QuotaExceeded {
+        /// The quota's name (`max_cpu_millis`, `max_apps`, …).
+        quota: &'static str,
+        /// What the team's resources use now.
+        used: i64,
+        /// What the change would add.
+        requested: i64,
+        /// The team's limit.
+        limit: i64,
+    },
     /// Too many failures: try again after this many seconds.
     #[error("Too many failed attempts. Try again in {retry_after_secs} second(s).")]
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        /// Seconds until an attempt is taken again (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// The caller's copy is out of date (`If-Match` no longer matches): read again and retry.
     #[error("{0}")]
     PreconditionFailed(&'static str),
@@ -84,4 +110,5 @@ impl Error {
     }
 }
 
+/// The core's result: `Error` unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -29,7 +29,9 @@ pub const COLUMNS: [&str; 15] = [
 /// The file formats of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// Comma-separated values with a header line.
     Csv,
+    /// One JSON object per line.
     Jsonl,
 }
 
@@ -43,6 +45,7 @@ impl ExportFormat {
         }
     }
 
+    /// The format's text (`csv`, `jsonl`), as the query takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             ExportFormat::Csv => "csv",
@@ -50,6 +53,7 @@ impl ExportFormat {
         }
     }
 
+    /// The HTTP `Content-Type` of a download in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             ExportFormat::Csv => "text/csv; charset=utf-8",

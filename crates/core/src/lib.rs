@@ -1,6 +1,8 @@
 //! Keyward's core: domain types, the policy of who may do what, the service functions every
 //! face (JSON API, web pages, command line) calls, the errors, and the storage traits.
 
+#![deny(missing_docs)]
+
 pub mod access;
 pub mod activity;
 pub mod audience;
@@ -22,6 +24,9 @@ pub mod review_items;
 pub mod scope;
 pub mod secret;
 pub mod services;
+// Why allowed here only: store.rs is being rewritten on another branch; once that lands, this
+// line goes and the whole core is held to a `///` on every public item.
+#[allow(missing_docs)]
 pub mod store;
 pub mod text;
 pub mod types;
@@ -49,10 +54,15 @@ pub struct CoreSettings {
 /// The core: every service function is a method on it, taking the acting principal first.
 #[derive(Clone)]
 pub struct Keyward {
+    /// Where every record lives: users, sessions, teams, resources, shares, audit events, settings.
     pub store: Arc<dyn Store>,
+    /// The source of "now" (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
+    /// The source of random bytes for tokens, salts and secrets.
     pub random: Arc<dyn Random>,
+    /// Argon2id hashing and verification of passwords, bounded in concurrency.
     pub hasher: PasswordHasher,
+    /// Delivers invitation, reset and notice emails (SMTP or the outbox directory).
     pub mailer: Arc<dyn mail::Mailer>,
     /// The keys that seal secrets at rest (TOTP secrets, data-source credentials).
     pub keys: Arc<crypto::Keyring>,
@@ -60,6 +70,7 @@ pub struct Keyward {
     pub index: Arc<index::AuthzIndex>,
     /// When each API token's use was last written.
     pub activity: Arc<activity::Activity>,
+    /// What the core takes from the configuration (public URL, platform name, invitation lifetime).
     pub settings: CoreSettings,
 }
 

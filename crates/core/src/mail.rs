@@ -9,10 +9,15 @@ use time::OffsetDateTime;
 /// never logged: `Debug` shows the recipient and subject only.
 #[derive(Clone)]
 pub struct Message {
+    /// The recipient's address.
     pub to: String,
+    /// The recipient's name, for the greeting and the `To` header.
     pub to_name: String,
+    /// The subject line.
     pub subject: String,
+    /// The plain-text part.
     pub text: String,
+    /// The HTML part, with every interpolated value escaped.
     pub html: String,
 }
 
@@ -26,6 +31,7 @@ impl std::fmt::Debug for Message {
 /// Delivers messages. Implementations: SMTP, or `.eml` files in the data directory's outbox.
 #[async_trait]
 pub trait Mailer: Send + Sync {
+    /// Sends (or files) one message; an error means it did not go.
     async fn send(&self, message: &Message) -> Result<()>;
     /// Where messages go, for logs and the UI ("SMTP mail.example.com:587", "outbox …").
     fn describe(&self) -> String;

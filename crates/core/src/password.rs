@@ -19,6 +19,7 @@ impl Password {
     pub fn new(s: impl Into<String>) -> Self {
         Password(Secret::new(s))
     }
+    /// The password itself; call only to hash or verify it.
     pub fn expose(&self) -> &str {
         self.0.expose()
     }
@@ -34,10 +35,15 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordPolicy {
+    /// The fewest characters (8 to 128; at least 15 unless every class is required).
     pub min_length: u32,
+    /// At least one uppercase letter.
     pub require_uppercase: bool,
+    /// At least one lowercase letter.
     pub require_lowercase: bool,
+    /// At least one number (any numeric character).
     pub require_digit: bool,
+    /// At least one special character (neither a letter, a number nor a space).
     pub require_special: bool,
     /// Refuse passwords found in common-password dictionaries or otherwise easy to guess.
     pub block_common: bool,
@@ -124,7 +130,6 @@ impl PasswordPolicy {
         Ok(())
     }
 
-    /// The rules in words, for forms that list them.
     /// The rules in words, each with what a page's live checklist tests (`min:N`, `upper`,
     /// `lower`, `digit`, `special`; `server` for what only the server can judge).
     pub fn checklist(&self) -> Vec<(String, String)> {
@@ -143,6 +148,7 @@ impl PasswordPolicy {
         out
     }
 
+    /// The rules in words, for forms that list them.
     pub fn describe(&self) -> Vec<String> {
         let mut out = vec![format!("At least {} characters", self.min_length)];
         if self.require_uppercase {

@@ -10,22 +10,34 @@ use time::{Duration, OffsetDateTime};
 /// What a role may do on the platform, independent of any one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capability {
+    /// Invite, change roles, deactivate and reactivate users, reset their MFA; service accounts and SCIM tokens.
     ManageUsers,
+    /// Create and delete teams, set their leads and quotas.
     ManageTeams,
+    /// Change the security policy (MFA, passwords, sessions) and the access-review policy.
     ManagePolicies,
+    /// Read and export the audit log, and run access reviews.
     ReadAudit,
     /// Ask the check API about anyone's access (the platform's service accounts).
     CheckAccess,
+    /// Register apps.
     DeployApps,
+    /// Register workflows, projects, workspaces, models, dashboards and reports.
     CreateWorkflows,
+    /// Register data sources.
     CreateDataSources,
+    /// Use the data sources shared with one (a viewer's cap on data sources is none).
     UseDataSources,
+    /// See what is shared with one (every role).
     ViewShared,
+    /// Get more than view from a share (a viewer's cap is view).
     EditShared,
+    /// See the user directory (names, emails, teams) to share with.
     SeeDirectory,
 }
 
 impl Capability {
+    /// Every capability.
     pub const ALL: [Capability; 12] = [
         Capability::ManageUsers,
         Capability::ManageTeams,
@@ -57,12 +69,16 @@ pub fn role_can(role: Role, cap: Capability) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MfaMode {
+    /// Nobody must use MFA.
     Off,
+    /// Every user must.
     All,
+    /// Users of the roles listed in `MfaPolicy::roles` must.
     Roles,
 }
 
 impl MfaMode {
+    /// A mode from its text; anything else is a 400 naming the `mfa.mode` field.
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s {
             "off" => Ok(MfaMode::Off),
@@ -71,6 +87,7 @@ impl MfaMode {
             _ => Err(crate::Error::invalid_field("mfa.mode", "invalid_mfa_mode", "mfa.mode must be off, all or roles.")),
         }
     }
+    /// The mode's text (`off`, `all`, `roles`).
     pub fn as_str(self) -> &'static str {
         match self {
             MfaMode::Off => "off",
@@ -84,9 +101,11 @@ impl MfaMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfaPolicy {
+    /// Who must use MFA.
     pub mode: MfaMode,
     /// The roles that must use MFA when `mode` is `roles`.
     pub roles: Vec<Role>,
+    /// How long (0 to 90 days) a user who must use MFA may sign in without it.
     pub grace_period_days: u32,
     /// When each role became required (unix seconds): the earliest start of its grace period.
     #[serde(default)]
@@ -200,10 +219,13 @@ impl SessionPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityPolicy {
+    /// Who must use MFA, and from when.
     #[serde(default)]
     pub mfa: MfaPolicy,
+    /// The rules a new password must meet.
     #[serde(default)]
     pub password: PasswordPolicy,
+    /// Session lifetimes.
     #[serde(default)]
     pub sessions: SessionPolicy,
 }

@@ -85,11 +85,14 @@ impl FromStr for ItemKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemDecision {
+    /// The access stays.
     Keep,
+    /// The access goes when the review is completed (what that means depends on the item's kind).
     Revoke,
 }
 
 impl ItemDecision {
+    /// The decision's text (`keep`, `revoke`), as the API and the store use it.
     pub fn as_str(self) -> &'static str {
         match self {
             ItemDecision::Keep => "keep",
@@ -112,11 +115,14 @@ impl FromStr for ItemDecision {
 /// Where a review stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewStatus {
+    /// Items may still be decided.
     Open,
+    /// Every item decided and applied; the review is closed.
     Completed,
 }
 
 impl ReviewStatus {
+    /// The status's text (`open`, `completed`), as the API and the store use it.
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewStatus::Open => "open",
@@ -139,15 +145,21 @@ impl FromStr for ReviewStatus {
 /// One access review.
 #[derive(Debug, Clone)]
 pub struct Review {
+    /// The review's id.
     pub id: ReviewId,
     /// `2026-Q4` for the quarter's scheduled review (at most one each); `None` when opened on demand.
     pub period: Option<String>,
+    /// Open or completed.
     pub status: ReviewStatus,
+    /// When it was opened (its items were gathered then).
     pub opened_at: OffsetDateTime,
     /// `None`: opened by the schedule.
     pub opened_by: Option<UserId>,
+    /// When it is due; open past this, it is overdue.
     pub due_at: OffsetDateTime,
+    /// When it was completed.
     pub completed_at: Option<OffsetDateTime>,
+    /// The admin who completed it; `None` when Keyward did (revoking undecided items at the due date).
     pub completed_by: Option<UserId>,
     /// The audit event that recorded the completion: ties the report to the log.
     pub audit_position: Option<String>,
@@ -167,10 +179,15 @@ impl Review {
 /// What a reviewer sees of an item: names and facts as they were when the review opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemContext {
+    /// The user's full name.
     pub user_name: Option<String>,
+    /// The user's email.
     pub user_email: Option<String>,
+    /// The user's role, as the UI names it.
     pub user_role: Option<String>,
+    /// The team's name (memberships and team shares).
     pub team_name: Option<String>,
+    /// The resource's name (shares).
     pub resource_name: Option<String>,
     /// For shares: `user`, `team` or `all_users`.
     pub subject: Option<String>,
@@ -185,24 +202,35 @@ pub struct ItemContext {
 /// One thing to keep or revoke.
 #[derive(Debug, Clone)]
 pub struct ReviewItem {
+    /// The item's id.
     pub id: ItemId,
+    /// The review it belongs to.
     pub review_id: ReviewId,
+    /// What the item puts up for review.
     pub kind: ItemKind,
     /// The user whose access it is (for a share to a team or to all users: none).
     pub user_id: Option<UserId>,
+    /// The team of a membership, or of a share to a team.
     pub team_id: Option<TeamId>,
+    /// The data source of a share.
     pub resource_id: Option<ResourceId>,
     /// Who should decide; `None`: any admin.
     pub reviewer_id: Option<UserId>,
+    /// Names and facts as they were when the review opened.
     pub context: ItemContext,
+    /// Keep or revoke; `None` until decided.
     pub decision: Option<ItemDecision>,
+    /// The reviewer's note on the decision.
     pub note: Option<String>,
     /// For an admin item revoked: the role they keep.
     pub demote_to: Option<Role>,
+    /// Who decided.
     pub decided_by: Option<UserId>,
+    /// When it was decided.
     pub decided_at: Option<OffsetDateTime>,
     /// What completing did: `applied`, or why it could not (`skipped: …`).
     pub outcome: Option<String>,
+    /// When completing the review carried the decision out (kept items too).
     pub applied_at: Option<OffsetDateTime>,
 }
 

@@ -24,9 +24,11 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, in the order the pages and the API document list them.
     pub const ALL: [Scope; 6] =
         [Scope::AuthzCheck, Scope::AuthzExplain, Scope::AuthzLookup, Scope::UsersRead, Scope::TeamsRead, Scope::AuditRead];
 
+    /// The scope's one text encoding (`authz:check`, `users:read`, …), as stored and as the API takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::AuthzCheck => "authz:check",

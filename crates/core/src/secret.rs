@@ -30,6 +30,7 @@ pub fn token_hash(token: &str) -> String {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret.
     pub fn new(s: impl Into<String>) -> Self {
         Secret(s.into())
     }

@@ -101,6 +101,7 @@ impl Email {
         }
         Ok(Email(s.to_owned()))
     }
+    /// The address as typed, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -121,6 +122,7 @@ impl fmt::Display for Email {
 pub struct FullName(String);
 
 impl FullName {
+    /// Trims; refuses an empty name, more than 200 characters as sent, or control or invisible characters.
     pub fn parse(s: &str) -> Result<Self> {
         let (sent, s) = (s.chars().count(), s.trim());
         if s.is_empty() {
@@ -138,6 +140,7 @@ impl FullName {
         }
         Ok(FullName(s.to_owned()))
     }
+    /// The name, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -148,6 +151,7 @@ impl FullName {
 pub struct TeamName(String);
 
 impl TeamName {
+    /// Trims; refuses an empty name, more than 100 characters as sent, or control or invisible characters.
     pub fn parse(s: &str) -> Result<Self> {
         let (sent, s) = (s.chars().count(), s.trim());
         if let Some(c) = forbidden_char(s) {
@@ -162,9 +166,11 @@ impl TeamName {
         }
         Ok(TeamName(s.to_owned()))
     }
+    /// The name, trimmed, its case kept.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The lowercased form under which team names are unique.
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
@@ -175,6 +181,7 @@ impl TeamName {
 pub struct Label(String);
 
 impl Label {
+    /// Trims; refuses an empty label, more than 100 characters as sent, or control or invisible characters.
     pub fn parse(field: &'static str, s: &str) -> Result<Self> {
         let (sent, s) = (s.chars().count(), s.trim());
         if let Some(c) = forbidden_char(s) {
@@ -189,6 +196,7 @@ impl Label {
         }
         Ok(Label(s.to_owned()))
     }
+    /// The label, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -198,15 +206,21 @@ impl Label {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Runs the platform: users, teams, policies, audit, access reviews and the check API.
     Admin,
+    /// Deploys apps, creates data sources, workflows, projects and workspaces.
     Developer,
+    /// Creates workflows, projects and workspaces, and uses the data sources shared with them.
     DataScientist,
+    /// Sees what is shared with them, at view and never more; never uses data sources.
     Viewer,
 }
 
 impl Role {
+    /// Every role, most powerful first.
     pub const ALL: [Role; 4] = [Role::Admin, Role::Developer, Role::DataScientist, Role::Viewer];
 
+    /// The role's one text encoding (`admin`, `developer`, `data_scientist`, `viewer`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -224,6 +238,7 @@ impl Role {
             Role::Viewer => "Viewer",
         }
     }
+    /// A role from its text; anything else is a 400 naming the `role` field.
     pub fn parse(s: &str) -> Result<Self> {
         s.parse()
     }
@@ -248,11 +263,14 @@ impl FromStr for Role {
 pub enum UserStatus {
     /// Invited, has not set a password yet.
     Invited,
+    /// May sign in and act.
     Active,
+    /// Access ended (by an admin, over SCIM, or by the jobs at the end date or after inactivity); reactivation restores it.
     Deactivated,
 }
 
 impl UserStatus {
+    /// The status's text (`invited`, `active`, `deactivated`).
     pub fn as_str(self) -> &'static str {
         match self {
             UserStatus::Invited => "invited",
@@ -260,6 +278,7 @@ impl UserStatus {
             UserStatus::Deactivated => "deactivated",
         }
     }
+    /// A status from its text; anything else is a 400 naming the `status` field.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "invited" => Ok(UserStatus::Invited),
@@ -275,17 +294,21 @@ impl UserStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserKind {
+    /// A person, who signs in.
     Person,
+    /// A service account, which only has scoped API tokens.
     Service,
 }
 
 impl UserKind {
+    /// The kind's stored text (`person`, `service`).
     pub fn as_str(self) -> &'static str {
         match self {
             UserKind::Person => "person",
             UserKind::Service => "service",
         }
     }
+    /// A kind from its stored text; anything else is an internal error (the database is wrong).
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "person" => Ok(UserKind::Person),

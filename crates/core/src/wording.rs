@@ -74,16 +74,22 @@ pub fn action_label(action: &str) -> &str {
 /// The people, teams and resources a set of events names, by id: what `Names` must resolve.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
+    /// Ids of the users the events name (actors and targets).
     pub users: BTreeSet<String>,
+    /// Ids of the teams the events name.
     pub teams: BTreeSet<String>,
+    /// Ids of the resources the events name.
     pub resources: BTreeSet<String>,
 }
 
 /// Names by id (the text form of the ids); a missing id was deleted since.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
+    /// Users' names by id.
     pub users: HashMap<String, String>,
+    /// Teams' names by id.
     pub teams: HashMap<String, String>,
+    /// Resources' names by id.
     pub resources: HashMap<String, String>,
 }
 

@@ -30,18 +30,26 @@ pub fn wall_ms() -> i64 {
 /// What a decision could not find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
+    /// No such user (or deleted).
     User,
+    /// No such resource (or deleted).
     Resource,
 }
 
 /// Sizes of what the index holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IndexStats {
+    /// Users held.
     pub users: usize,
+    /// Teams known (by membership or share).
     pub teams: usize,
+    /// Resources held.
     pub resources: usize,
+    /// Shares held.
     pub shares: usize,
+    /// API tokens held.
     pub tokens: usize,
+    /// The last change-log sequence applied.
     pub applied_seq: i64,
 }
 

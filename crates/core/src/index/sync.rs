@@ -25,6 +25,7 @@ use std::time::Duration;
 
 /// How long a lease lasts, and how often it is renewed.
 pub const LEASE_MS: i64 = 1000;
+/// How often a node renews its lease.
 pub const RENEW: Duration = Duration::from_millis(200);
 /// Memory stops answering this long before the lease others see runs out (clock slack).
 const MARGIN_MS: i64 = 150;
@@ -35,6 +36,7 @@ const PAGE: i64 = 20_000;
 
 /// One node's index and its place among the nodes.
 pub struct Node {
+    /// The node's name in the `nodes` table (`node-<uuid>`), fresh at each start.
     pub id: String,
     index: Arc<AuthzIndex>,
     store: Arc<dyn Store>,

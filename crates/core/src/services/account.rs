@@ -18,7 +18,9 @@ pub const MAX_TOKEN_DAYS: i64 = 3650;
 /// A new API token; `secret` is shown once.
 #[derive(Debug)]
 pub struct NewToken {
+    /// The token as stored (its hash, never the secret).
     pub token: ApiToken,
+    /// The bearer secret, shown to its owner once and never again.
     pub secret: String,
 }
 

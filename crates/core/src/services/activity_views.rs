@@ -17,15 +17,20 @@ const MAX_ROWS: i64 = 200;
 /// One event of a view and its sentence.
 #[derive(Debug, Clone)]
 pub struct ActivityRow {
+    /// The event as read, with the actor's email.
     pub record: AuditRecord,
+    /// What happened, in words, with the names it refers to resolved.
     pub sentence: String,
 }
 
 /// Sign-ins and failed sign-ins of one UTC day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInDay {
+    /// The UTC day.
     pub day: Date,
+    /// Successful sign-ins that day.
     pub sign_ins: i64,
+    /// Failed sign-ins that day.
     pub failed: i64,
 }
 

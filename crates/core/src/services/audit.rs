@@ -150,6 +150,7 @@ impl AuditExport {
         AuditExport { store, format, filter, upto, pages, header_sent: false }
     }
 
+    /// The export's file format.
     pub fn format(&self) -> ExportFormat {
         self.format
     }

@@ -21,8 +21,11 @@ const TOUCH_EVERY: Duration = Duration::minutes(1);
 /// A new session: the token goes into the cookie and is never seen again.
 #[derive(Debug)]
 pub struct SignedIn {
+    /// The session's secret for the cookie; only its hash is stored.
     pub token: String,
+    /// The session as stored.
     pub session: Session,
+    /// Who signed in.
     pub user: User,
     /// The policy requires MFA of this user by then, and they have none yet.
     pub mfa_deadline: Option<OffsetDateTime>,
@@ -43,7 +46,10 @@ pub enum LoginOutcome {
     /// Signed in (perhaps restricted to MFA enrollment).
     SignedIn(Box<SignedIn>),
     /// The user has MFA: the code step comes next, with this single-use token.
-    MfaRequired { mfa_token: String },
+    MfaRequired {
+        /// The challenge's secret, which the code step sends back; only its hash is stored.
+        mfa_token: String,
+    },
 }
 
 impl Keyward {

@@ -11,23 +11,30 @@ use crate::model::Resource;
 use crate::policy::Capability;
 use crate::types::{ResourceId, UserId};
 
-/// The most checks one batch may hold, and resource ids one lookup page may hold.
+/// The most checks one batch may hold.
 pub const MAX_BATCH: usize = 1000;
+/// The most resource ids one lookup page may hold.
 pub const MAX_LOOKUP: usize = 1000;
 
 /// One answer of the check API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
+    /// Whether the action is allowed.
     pub allowed: bool,
+    /// The user's effective level on the resource (`Level::None` when either is missing).
     pub level: Level,
+    /// Why, in a sentence (`reason`).
     pub reason: String,
 }
 
 /// One check of a batch.
 #[derive(Debug, Clone)]
 pub struct CheckRequest {
+    /// The user asked about.
     pub user_id: UserId,
+    /// What they would do.
     pub action: Action,
+    /// To which resource.
     pub resource_id: ResourceId,
 }
 

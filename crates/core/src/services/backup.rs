@@ -8,6 +8,7 @@ use crate::error::Result;
 /// The findings of `check_restored`.
 #[derive(Debug)]
 pub struct RestoreCheck {
+    /// What verifying the audit chain found.
     pub audit: Verification,
     /// Sealed secrets (TOTP secrets, data-source credentials) that opened.
     pub secrets_opened: usize,

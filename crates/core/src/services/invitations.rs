@@ -14,10 +14,13 @@ use time::OffsetDateTime;
 
 /// An invitation as made or resent. `Debug` leaves the link out: it is a credential.
 pub struct Invited {
+    /// The invited account (status invited).
     pub user: User,
     /// The link; shown to the admin only when no email was sent (or sending failed).
     pub link: String,
+    /// When the link stops working.
     pub expires_at: OffsetDateTime,
+    /// Whether the invitation email went out.
     pub email_sent: bool,
 }
 
@@ -35,8 +38,11 @@ impl std::fmt::Debug for Invited {
 /// A pending invitation as listed.
 #[derive(Debug)]
 pub struct Pending {
+    /// The invited account.
     pub user: User,
+    /// When the latest link stops working (`None`: no link found).
     pub expires_at: Option<OffsetDateTime>,
+    /// The admin who issued the latest link.
     pub invited_by: Option<UserId>,
 }
 

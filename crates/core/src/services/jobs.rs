@@ -26,10 +26,15 @@ const SCHEDULE_SINCE_KEY: &str = "review_schedule_since";
 pub struct JobReport {
     /// False when another node holds the lease or the interval has not passed.
     pub ran: bool,
+    /// Users deactivated because their access end date passed.
     pub expired: usize,
+    /// Users deactivated by the offboarding policy for being inactive.
     pub deactivated_inactive: usize,
+    /// The period (`2026-Q4`) of the quarterly review opened, if one was.
     pub opened_review: Option<String>,
+    /// Reminder emails sent to reviewers.
     pub reminders: usize,
+    /// Overdue reviews completed by revoking their undecided items.
     pub auto_completed: usize,
 }
 

@@ -22,20 +22,26 @@ pub const BACKUP_CODES: usize = 10;
 pub struct Enrollment {
     /// Base32, as authenticator apps take it.
     pub secret_base32: String,
+    /// The `otpauth://` URI that authenticator apps read.
     pub otpauth_uri: String,
+    /// A QR code of that URI, as SVG.
     pub qr_svg: String,
 }
 
 /// A user's MFA state, for their Security tab.
 #[derive(Debug)]
 pub struct MfaStatus {
+    /// MFA is on: sign-in asks for a code.
     pub enabled: bool,
     /// Enrollment started (and perhaps the code verified) but not activated.
     pub pending: bool,
+    /// A correct code was entered for the pending enrollment; activating comes next.
     pub verified: bool,
+    /// Unused backup codes (0 while MFA is off).
     pub backup_codes_left: i64,
     /// When the policy requires MFA for this user by, if it does and they have none.
     pub deadline: Option<OffsetDateTime>,
+    /// The policy requires MFA of this user's role.
     pub required: bool,
 }
 

@@ -25,6 +25,7 @@ pub struct SecurityOverview {
     pub past_end_date: Vec<User>,
     /// Active users not active for longer than the review policy's threshold.
     pub inactive: Vec<User>,
+    /// That threshold, in days.
     pub inactive_days: u32,
     /// Failed sign-ins in the last 24 hours.
     pub failed_sign_ins_24h: i64,

@@ -20,6 +20,7 @@ const PAGE_LIMIT: i64 = 200;
 /// A share with the words it needs.
 #[derive(Debug, Clone)]
 pub struct ShareLine {
+    /// The share as stored.
     pub share: Share,
     /// The user's or team's name; `None` for all users, or a subject that no longer exists.
     pub name: Option<String>,
@@ -31,8 +32,11 @@ pub struct ShareLine {
 /// Someone the resource can be shared with.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// Their user id.
     pub id: UserId,
+    /// Their full name.
     pub name: String,
+    /// Their email.
     pub email: String,
     /// The most their role lets them have on this kind of resource.
     pub cap: Level,
@@ -52,10 +56,13 @@ pub struct Inherited {
 /// Everything a resource's page shows.
 #[derive(Debug, Clone)]
 pub struct ResourceView {
+    /// The resource and the reader's decision on it.
     pub visible: Visible,
     /// Data sources: when the credentials were last set (never the credentials).
     pub credentials: Option<CredentialsInfo>,
+    /// The owner's full name.
     pub owner_name: String,
+    /// The owning team's name, if a team owns it.
     pub team_name: Option<String>,
     /// A workspace's project, when the reader may see it.
     pub project: Option<(ResourceId, String)>,
@@ -63,11 +70,13 @@ pub struct ResourceView {
     pub shares: Vec<ShareLine>,
     /// The ETag of the sharing state read.
     pub shares_etag: String,
+    /// For a workspace: the access it inherits from its project.
     pub inherited: Option<Inherited>,
     /// A project's workspaces that the reader may see.
     pub workspaces: Vec<(ResourceId, String)>,
     /// Whom it can be shared with (for those who may share it).
     pub teams: Vec<Team>,
+    /// The people it can be shared with, each with their role's cap.
     pub people: Vec<Candidate>,
     /// Whether the reader may ask why someone has access (`Keyward::explain_access`).
     pub may_explain: bool,

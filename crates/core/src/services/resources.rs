@@ -15,23 +15,34 @@ use time::OffsetDateTime;
 /// A new resource as asked for.
 #[derive(Debug, Clone)]
 pub struct NewResource {
+    /// What kind of resource it is.
     pub kind: Kind,
+    /// Its name: 1 to 200 characters, no control characters.
     pub name: String,
+    /// The team that will own it (needs membership, or admin, and room in its quotas).
     pub team_id: Option<TeamId>,
+    /// A workspace's project (required for a workspace, refused for other kinds).
     pub project_id: Option<ResourceId>,
+    /// CPU it will demand, in thousandths of a core.
     pub cpu_millis: i64,
+    /// Memory it will demand, in MiB.
     pub memory_mib: i64,
+    /// Storage it will demand, in GiB.
     pub storage_gib: i64,
 }
 
 /// Changes to a resource; `None` leaves a field as it is.
 #[derive(Debug, Default)]
 pub struct ResourceChanges {
+    /// A new name.
     pub name: Option<String>,
     /// `Some(None)` takes the resource out of its team.
     pub team_id: Option<Option<TeamId>>,
+    /// A new CPU demand, in thousandths of a core.
     pub cpu_millis: Option<i64>,
+    /// A new memory demand, in MiB.
     pub memory_mib: Option<i64>,
+    /// A new storage demand, in GiB.
     pub storage_gib: Option<i64>,
     /// A data source's visibility (needs the right to share it).
     pub visibility: Option<Visibility>,
@@ -40,11 +51,14 @@ pub struct ResourceChanges {
 /// A resource with the caller's access to it.
 #[derive(Debug, Clone)]
 pub struct Visible {
+    /// The resource.
     pub resource: Resource,
+    /// The caller's decision on it.
     pub decision: Decision,
 }
 
 impl Visible {
+    /// Whether the caller may do `action` to the resource (`access::allows`).
     pub fn may(&self, action: Action) -> bool {
         access::allows(&self.decision, action, self.resource.kind)
     }

@@ -15,7 +15,9 @@ use time::{Duration, OffsetDateTime};
 /// A review with the items the viewer may see.
 #[derive(Debug, Clone)]
 pub struct ReviewView {
+    /// The review.
     pub review: Review,
+    /// Its items that the viewer may see (all of them for an admin, their own for a reviewer).
     pub items: Vec<ReviewItem>,
     /// Whether the viewer is an admin (sees every item, may reassign and complete).
     pub admin: bool,
@@ -44,7 +46,9 @@ impl ReviewView {
 /// One decision as a reviewer gives it.
 #[derive(Debug, Clone)]
 pub struct DecisionRequest {
+    /// Keep or revoke.
     pub decision: ItemDecision,
+    /// Why, in the reviewer's words (at most 1000 characters).
     pub note: Option<String>,
     /// For an admin item revoked: the role they keep (default developer).
     pub demote_to: Option<Role>,

@@ -18,9 +18,11 @@ use std::collections::HashMap;
 /// A user as SCIM shows them.
 #[derive(Debug, Clone)]
 pub struct ScimUser {
+    /// The Keyward account.
     pub user: User,
     /// Stored, or made up for a user SCIM never wrote (userName = email).
     pub attrs: ScimUserAttrs,
+    /// The teams the user is in, shown as SCIM groups.
     pub groups: Vec<Team>,
 }
 
@@ -77,16 +79,23 @@ pub(crate) fn check_if_match(current: &str, if_match: Option<&str>) -> Result<()
 /// What a provider sends for a user (POST, PUT, or a PATCH applied to the current state).
 #[derive(Debug, Clone, Default)]
 pub struct ScimUserInput {
+    /// `userName`.
     pub user_name: String,
+    /// `externalId`.
     pub external_id: Option<String>,
+    /// `displayName`.
     pub display_name: Option<String>,
+    /// `name.givenName`.
     pub given_name: Option<String>,
+    /// `name.familyName`.
     pub family_name: Option<String>,
     /// The primary email (or the userName when it is an address).
     pub email: String,
     /// The `type` and `primary` sent with that email.
     pub email_type: Option<String>,
+    /// See `email_type`.
     pub email_primary: Option<bool>,
+    /// `active`: false deactivates the account (through `end_access`).
     pub active: bool,
     /// What the configured role attribute carries, when it is there.
     pub role: Option<String>,

@@ -18,14 +18,18 @@ pub const SCIM_SETTINGS_KEY: &str = "scim_settings";
 /// The acting provisioning client of a SCIM request, loaded fresh for every request.
 #[derive(Debug, Clone)]
 pub struct ScimClient {
+    /// The SCIM token the request came with.
     pub token: ScimToken,
+    /// Where the request came from.
     pub meta: RequestMeta,
 }
 
 /// A new token: the secret is shown once and never stored.
 #[derive(Debug)]
 pub struct NewScimToken {
+    /// The token as stored (its hash, never the secret).
     pub token: ScimToken,
+    /// The bearer secret for the identity provider, shown once.
     pub secret: String,
 }
 
@@ -49,7 +53,9 @@ pub struct ScimSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRole {
+    /// The group's displayName (compared without regard to case).
     pub group: String,
+    /// The role its members get.
     pub role: Role,
 }
 

@@ -16,7 +16,9 @@ use std::collections::{BTreeSet, HashMap};
 /// A team as SCIM shows it.
 #[derive(Debug, Clone)]
 pub struct ScimGroup {
+    /// The Keyward team.
     pub team: Team,
+    /// The provider's own id for the group (`externalId`).
     pub external_id: Option<String>,
     /// The members SCIM shows (not users deleted over SCIM).
     pub members: Vec<User>,
@@ -41,8 +43,11 @@ impl ScimGroup {
 /// What a provider sends for a group.
 #[derive(Debug, Clone, Default)]
 pub struct ScimGroupInput {
+    /// `displayName`: the team's name.
     pub display_name: String,
+    /// `externalId`.
     pub external_id: Option<String>,
+    /// The members, by Keyward user id.
     pub members: Vec<UserId>,
 }
 

@@ -17,7 +17,9 @@ use time::Duration;
 /// What an admin asks for when creating a service account.
 #[derive(Debug, Clone)]
 pub struct NewServiceAccount {
+    /// Its display name: 1 to 200 characters.
     pub name: String,
+    /// What it is for.
     pub description: Option<String>,
     /// The role its tokens act with (default admin: the check API needs it; scopes narrow it).
     pub role: Option<Role>,

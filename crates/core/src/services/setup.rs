@@ -18,6 +18,7 @@ pub const SETUP_LINK_TTL: Duration = Duration::hours(24);
 
 /// What `keyward init` made. `Debug` leaves the link out: it is a credential.
 pub struct InitOutcome {
+    /// The first admin.
     pub user: User,
     /// The one-time set-up link, when no password was given.
     pub setup_link: Option<String>,
@@ -35,7 +36,9 @@ impl std::fmt::Debug for InitOutcome {
 /// A valid link and the person it is for.
 #[derive(Debug)]
 pub struct LinkInfo {
+    /// The link as stored.
     pub link: OneTimeLink,
+    /// The account it is for.
     pub user: User,
 }
 

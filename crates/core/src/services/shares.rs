@@ -23,16 +23,22 @@ pub const MAX_SHARES: usize = 1000;
 /// A share as asked for.
 #[derive(Debug, Clone)]
 pub struct ShareRequest {
+    /// Whom to share with.
     pub subject: Subject,
+    /// `View` or `Edit` (`Level::parse_share`).
     pub level: Level,
+    /// When the share ends; `None`: until removed.
     pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A resource's sharing state as read: its visibility, its shares, and the ETag of both.
 #[derive(Debug, Clone)]
 pub struct SharesView {
+    /// The resource's visibility.
     pub visibility: Visibility,
+    /// Its shares.
     pub shares: Vec<Share>,
+    /// The ETag of both (`etag`), for `If-Match`.
     pub etag: String,
 }
 

@@ -13,14 +13,18 @@ use serde_json::json;
 /// A team with its members.
 #[derive(Debug)]
 pub struct TeamView {
+    /// The team.
     pub team: Team,
+    /// Its members.
     pub members: Vec<User>,
 }
 
 /// What an admin or lead may change.
 #[derive(Debug, Default)]
 pub struct TeamChanges {
+    /// A new name (admins).
     pub name: Option<TeamName>,
+    /// A new description (admins and the team's lead).
     pub description: Option<String>,
     /// `Some(None)` removes the lead.
     pub lead_id: Option<Option<UserId>>,

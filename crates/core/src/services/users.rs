@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 /// The changes an admin asks for; `None` leaves a field as it is.
 #[derive(Debug, Default)]
 pub struct UserChanges {
+    /// A new role (the last active admin cannot lose theirs).
     pub role: Option<Role>,
+    /// A new display name.
     pub full_name: Option<FullName>,
     /// `Some(None)` removes the end date.
     pub access_expires_at: Option<Option<OffsetDateTime>>,
