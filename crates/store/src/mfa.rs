@@ -26,6 +26,20 @@ fn totp_from_row(row: &AnyRow) -> Result<TotpRecord> {
     })
 }
 
+/// The columns `challenge_from_row` reads.
+const CHALLENGE_COLUMNS: &str = "id, user_id, token_hash, created_at, expires_at, used_at";
+
+fn challenge_from_row(r: &AnyRow) -> Result<MfaChallenge> {
+    Ok(MfaChallenge {
+        id: get_uuid(r, "id")?,
+        user_id: UserId(get_uuid(r, "user_id")?),
+        token_hash: get(r, "token_hash")?,
+        created_at: get_time(r, "created_at")?,
+        expires_at: get_time(r, "expires_at")?,
+        used_at: get_opt_time(r, "used_at")?,
+    })
+}
+
 #[async_trait]
 impl MfaStore for SqlTx {
     async fn totp(&mut self, user: UserId) -> Result<Option<TotpRecord>> {
@@ -117,38 +131,26 @@ impl MfaStore for SqlTx {
     }
 
     async fn insert_challenge(&mut self, ch: &MfaChallenge) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO mfa_challenges (id, user_id, token_hash, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(ch.id.to_string())
-        .bind(ch.user_id.to_string())
-        .bind(&ch.token_hash)
-        .bind(ms(ch.created_at))
-        .bind(ms(ch.expires_at))
-        .bind(opt_ms(ch.used_at))
-        .execute(self.c())
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO mfa_challenges ({CHALLENGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)")))
+            .bind(ch.id.to_string())
+            .bind(ch.user_id.to_string())
+            .bind(&ch.token_hash)
+            .bind(ms(ch.created_at))
+            .bind(ms(ch.expires_at))
+            .bind(opt_ms(ch.used_at))
+            .execute(self.c())
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn challenge_by_hash(&mut self, hash: &str) -> Result<Option<MfaChallenge>> {
-        let row = sqlx::query("SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHALLENGE_COLUMNS} FROM mfa_challenges WHERE token_hash = $1")))
             .bind(hash)
             .fetch_optional(self.c())
             .await
             .map_err(db_err)?;
-        row.map(|r| {
-            Ok(MfaChallenge {
-                id: get_uuid(&r, "id")?,
-                user_id: UserId(get_uuid(&r, "user_id")?),
-                token_hash: get(&r, "token_hash")?,
-                created_at: get_time(&r, "created_at")?,
-                expires_at: get_time(&r, "expires_at")?,
-                used_at: get_opt_time(&r, "used_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(challenge_from_row).transpose()
     }
 
     async fn use_challenge(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool> {

@@ -43,7 +43,7 @@ const ATTR_COLUMNS: &str = "user_id, user_name, external_id, display_name, given
 #[async_trait]
 impl ScimStore for SqlTx {
     async fn insert_scim_token(&mut self, t: &ScimToken) -> Result<()> {
-        sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by, last_used_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO scim_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)")))
             .bind(t.id.to_string())
             .bind(&t.name)
             .bind(&t.token_hash)
