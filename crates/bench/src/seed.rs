@@ -53,7 +53,7 @@ where
     let chunks = (0..n).step_by(PER_TRANSACTION).map(|start| start..(start + PER_TRANSACTION).min(n));
     let mut runs = futures_util::stream::iter(chunks.map(|range| async move {
         let len = range.len() as u64;
-        let mut tx = app.kw.store.write().await?;
+        let mut tx = app.kw.unchecked_write().await?;
         for i in range {
             write(tx.as_mut(), i).await?;
         }

@@ -74,9 +74,9 @@ async fn seed(dir: &Path, n: usize) -> anyhow::Result<String> {
     };
     let mut written = 0;
     while written < n {
-        let mut tx = kw.store.write().await?;
+        let mut tx = kw.unchecked_write().await?;
         for i in written..(written + PER_TRANSACTION).min(n) {
-            let e = AuditEvent::by(&actor, "resource.update", kw.clock.now())
+            let e = AuditEvent::by(&actor, "resource.update", kw.now())
                 .target("resource", uuid::Uuid::now_v7())
                 .details(json!({ "name": { "before": format!("Workflow {i}"), "after": format!("Workflow {i} (nightly)") } }));
             tx.insert_audit(&AuditEvent { ip: meta.ip.clone(), user_agent: meta.user_agent.clone(), ..e }).await?;

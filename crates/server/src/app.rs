@@ -58,21 +58,19 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
             .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}: {}", config.database_description(), source_chain(&e)))?,
     );
     let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let kw = Keyward {
-        store: store.clone(),
+    let kw = Keyward::new(
+        store.clone(),
         clock,
-        random: Arc::new(OsRandom),
-        hasher: PasswordHasher::new(parallelism)?,
-        mailer: crate::mailer::from_config(&config)?,
+        Arc::new(OsRandom),
+        PasswordHasher::new(parallelism)?,
+        crate::mailer::from_config(&config)?,
         keys,
-        index: Arc::new(keyward_core::index::AuthzIndex::default()),
-        activity: Arc::default(),
-        settings: CoreSettings {
+        CoreSettings {
             public_url: config.public_url(),
             platform_name: config.platform_name.clone(),
             invitation_ttl: time::Duration::days(config.invitation_ttl_days.into()),
         },
-    };
+    );
     let rekeyed = kw.normalise_email_keys().await.map_err(|e| anyhow::anyhow!("cannot normalise stored email keys: {e}"))?;
     if rekeyed > 0 {
         tracing::info!(users = rekeyed, "stored email keys brought to the current normalisation");
@@ -113,7 +111,7 @@ impl App {
         if !self.first_admin.needed(&self.kw).await.map_err(|e| anyhow::anyhow!("cannot read the users: {e}"))? {
             return Ok(None);
         }
-        let token = self.first_admin.issue(self.kw.random.as_ref());
+        let token = self.first_admin.issue(self.kw.random());
         Ok(Some(format!("{}/setup/{token}", self.config.public_url())))
     }
 
@@ -167,7 +165,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let router = self.router();
         // The index is loaded before the first request, so every check is answered from memory.
-        let node = keyward_core::index::sync::Node::start(self.store.clone(), self.kw.index.clone())
+        let node = keyward_core::index::sync::Node::start(self.store.clone(), self.kw.index().clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot load the authorization index: {e}"))?;
         self.store.set_commit_hook(keyward_core::index::sync::Cluster::for_node(node.clone()));

@@ -54,7 +54,7 @@ async fn every_change_reaches_the_index(engine: Engine) {
     let mut compared = 0;
     for step in 0..100 {
         let now = app.clock_now();
-        let mut tx = kw.store.write().await.unwrap();
+        let mut tx = kw.unchecked_write().await.unwrap();
         // One to three changes per transaction.
         for _ in 0..1 + rng.below(3) {
             match rng.below(10) {
@@ -199,7 +199,7 @@ async fn every_change_reaches_the_index(engine: Engine) {
         let now = app.clock_now();
         for u in &users {
             for (r, _) in &resources {
-                let from_index = answered(|| kw.index.decision(*u, *r, now)).await;
+                let from_index = answered(|| kw.index().decision(*u, *r, now)).await;
                 let from_db = kw.decide_from_database(*u, *r).await.unwrap();
                 match (from_index, from_db) {
                     (Ok((a, ka)), Ok((res, b))) => {
@@ -212,12 +212,12 @@ async fn every_change_reaches_the_index(engine: Engine) {
             }
         }
         for (hash, owner) in &tokens {
-            let (token, user) = answered(|| kw.index.token(hash)).await.expect("the token is in the index");
+            let (token, user) = answered(|| kw.index().token(hash)).await.expect("the token is in the index");
             assert_eq!((token.user_id, user.id), (*owner, *owner));
         }
     }
     assert!(compared > 1000, "compared {compared} decisions");
-    let stats = kw.index.stats();
+    let stats = kw.index().stats();
     assert!(stats.applied_seq > 0, "{stats:?}");
 }
 
@@ -292,7 +292,7 @@ async fn nodes_answer_exactly_after_each_acknowledged_change(engine: Engine) {
         assert!(status.is_success() || status == StatusCode::NOT_FOUND || status == StatusCode::CONFLICT, "step {step}: {status} {body}");
         // The change was acknowledged: every node now answers as the database does.
         let reader = rng.below(3);
-        assert!(nodes[reader].kw.index.usable(), "node {reader} answers from memory");
+        assert!(nodes[reader].kw.index().usable(), "node {reader} answers from memory");
         let mut checks = Vec::new();
         for (who, _) in &people {
             for r in &resources {

@@ -23,7 +23,7 @@ async fn an_admin_makes_uses_and_revokes_a_scim_token() {
         admin.click_link("Provisioning").await?;
         admin.wait_for_heading("Provisioning (SCIM)").await?;
         ensure!(
-            admin.text_of("scim-base").await? == format!("{}/scim/v2", admin.app.kw.settings.public_url),
+            admin.text_of("scim-base").await? == format!("{}/scim/v2", admin.app.kw.settings().public_url),
             "the page names the SCIM base URL"
         );
         ensure!(admin.shows_text("No SCIM tokens.").await?);

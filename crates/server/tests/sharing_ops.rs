@@ -320,7 +320,7 @@ async fn deleting_a_team_removes_its_shares_and_pages_still_work(engine: Engine)
         use keyward_core::model::Share;
         use keyward_core::types::{ResourceId, ShareId, TeamId};
         let rid = ResourceId::parse(&id).unwrap();
-        let mut tx = app.kw.store.write().await.unwrap();
+        let mut tx = app.kw.unchecked_write().await.unwrap();
         let orphan = Share {
             id: ShareId::new(),
             resource_id: rid,

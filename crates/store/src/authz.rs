@@ -3,13 +3,15 @@
 
 use crate::convert::{get, get_bool, ms};
 use crate::resources::{self, resource_from_row};
-use crate::sessions::{TOKEN_COLUMNS, token_from_row};
 use crate::shares::{self, share_from_row};
+use crate::tokens::{TOKEN_COLUMNS, token_from_row};
+use crate::tx::SqlTx;
 use crate::{Engine, db_err, users};
+use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::index::Change;
 use keyward_core::model::{ApiToken, Resource, Share, User};
-use keyward_core::store::{NodeLease, ShareKey};
+use keyward_core::store::{IndexStore, NodeLease, ShareKey};
 use keyward_core::types::{ResourceId, TeamId, TokenId, UserId};
 use sqlx::{AnyConnection, AssertSqlSafe};
 use std::collections::BTreeSet;
@@ -150,4 +152,41 @@ pub async fn live_nodes(c: &mut AnyConnection, now_ms: i64) -> Result<Vec<NodeLe
 pub async fn prune(c: &mut AnyConnection, before: OffsetDateTime) -> Result<u64> {
     let done = sqlx::query("DELETE FROM authz_changes WHERE at < $1").bind(ms(before)).execute(c).await.map_err(db_err)?;
     Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl IndexStore for SqlTx {
+    async fn authz_seq(&mut self) -> Result<i64> {
+        seq(self.c()).await
+    }
+    async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, Change)>> {
+        changes_after(self.c(), seq, limit).await
+    }
+    async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
+        users_page(self.c(), after, limit).await
+    }
+    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
+        memberships_page(self.c(), after, limit).await
+    }
+    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
+        resources_page(self.c(), after, limit).await
+    }
+    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
+        shares_page(self.c(), after, limit).await
+    }
+    async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
+        tokens_page(self.c(), after, limit).await
+    }
+    async fn put_node(&mut self, node: &NodeLease) -> Result<()> {
+        put_node(self.c(), node).await
+    }
+    async fn remove_node(&mut self, id: &str) -> Result<()> {
+        remove_node(self.c(), id).await
+    }
+    async fn live_nodes(&mut self, now_ms: i64) -> Result<Vec<NodeLease>> {
+        live_nodes(self.c(), now_ms).await
+    }
+    async fn prune_authz_changes(&mut self, before: OffsetDateTime) -> Result<u64> {
+        prune(self.c(), before).await
+    }
 }

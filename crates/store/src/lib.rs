@@ -1,10 +1,12 @@
-//! Keyward's storage: the core's `Store` and `Tx` traits on sqlx's `Any` driver, one code path
-//! for SQLite (the embedded default) and PostgreSQL (scale-out), with the migrations.
+//! Keyward's storage: the core's `Store` and storage traits on sqlx's `Any` driver, one code path
+//! for SQLite (the embedded default) and PostgreSQL (scale-out), with the migrations. Each
+//! module owns one table (or a few that change together) and implements its trait on `SqlTx`.
 
 mod audit;
 mod authz;
 mod chain;
 mod convert;
+mod jobs;
 mod links;
 mod mfa;
 #[cfg(test)]
@@ -14,9 +16,12 @@ mod reviews;
 mod scim;
 mod service_accounts;
 mod sessions;
+mod settings;
 mod shares;
+mod sign_ins;
 mod teams;
 mod throttles;
+mod tokens;
 mod tx;
 mod users;
 

@@ -1,11 +1,13 @@
-//! The `access_reviews`, `access_review_items` and `job_leases` tables, and the reads that
-//! access reviews, offboarding and the security overview are built from.
+//! The `access_reviews` and `access_review_items` tables, and the facts a new review is built
+//! from.
 
 use crate::convert::{get, get_opt_time, get_opt_uuid, get_time, get_uuid, ms, opt_ms};
-use crate::{db_err, shares, teams, users};
-use keyward_core::model::User;
+use crate::tx::SqlTx;
+use crate::{db_err, shares, users};
+use async_trait::async_trait;
 use keyward_core::review::{ItemContext, Review, ReviewId, ReviewItem};
 use keyward_core::store::ReviewFacts;
+use keyward_core::store::{ReviewStore, TeamStore};
 use keyward_core::types::{ResourceId, Role, TeamId, UserId};
 use keyward_core::{Error, Result};
 use sqlx::AnyConnection;
@@ -55,124 +57,6 @@ fn item_from_row(row: &AnyRow) -> Result<ReviewItem> {
     })
 }
 
-pub async fn insert(c: &mut AnyConnection, r: &Review) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO access_reviews ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    )))
-    .bind(r.id.to_string())
-    .bind(&r.period)
-    .bind(r.status.as_str())
-    .bind(ms(r.opened_at))
-    .bind(r.opened_by.map(|u| u.to_string()))
-    .bind(ms(r.due_at))
-    .bind(opt_ms(r.completed_at))
-    .bind(r.completed_by.map(|u| u.to_string()))
-    .bind(&r.audit_position)
-    .bind(opt_ms(r.reminded_at))
-    .bind(opt_ms(r.overdue_notified_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn update(c: &mut AnyConnection, r: &Review) -> Result<()> {
-    sqlx::query(
-        "UPDATE access_reviews SET status = $2, due_at = $3, completed_at = $4, completed_by = $5, audit_position = $6, \
-         reminded_at = $7, overdue_notified_at = $8 WHERE id = $1",
-    )
-    .bind(r.id.to_string())
-    .bind(r.status.as_str())
-    .bind(ms(r.due_at))
-    .bind(opt_ms(r.completed_at))
-    .bind(r.completed_by.map(|u| u.to_string()))
-    .bind(&r.audit_position)
-    .bind(opt_ms(r.reminded_at))
-    .bind(opt_ms(r.overdue_notified_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn by_id(c: &mut AnyConnection, id: ReviewId) -> Result<Option<Review>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {REVIEW_COLUMNS} FROM access_reviews WHERE id = $1")))
-        .bind(id.to_string())
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?;
-    row.as_ref().map(review_from_row).transpose()
-}
-
-pub async fn list(c: &mut AnyConnection, open_only: bool, limit: i64) -> Result<Vec<Review>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {REVIEW_COLUMNS} FROM access_reviews WHERE ($1 = 0 OR status = 'open') ORDER BY opened_at DESC, id DESC LIMIT $2"
-    )))
-    .bind(i64::from(open_only))
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    rows.iter().map(review_from_row).collect()
-}
-
-pub async fn insert_item(c: &mut AnyConnection, i: &ReviewItem, position: i64) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO access_review_items (position, {ITEM_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    )))
-    .bind(position)
-    .bind(i.id.to_string())
-    .bind(i.review_id.to_string())
-    .bind(i.kind.as_str())
-    .bind(i.user_id.map(|u| u.to_string()))
-    .bind(i.team_id.map(|t| t.to_string()))
-    .bind(i.resource_id.map(|r| r.to_string()))
-    .bind(i.reviewer_id.map(|u| u.to_string()))
-    .bind(serde_json::to_string(&i.context).map_err(Error::internal)?)
-    .bind(i.decision.map(|d| d.as_str()))
-    .bind(&i.note)
-    .bind(i.demote_to.map(|r| r.as_str()))
-    .bind(i.decided_by.map(|u| u.to_string()))
-    .bind(opt_ms(i.decided_at))
-    .bind(&i.outcome)
-    .bind(opt_ms(i.applied_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn update_item(c: &mut AnyConnection, i: &ReviewItem) -> Result<()> {
-    sqlx::query(
-        "UPDATE access_review_items SET reviewer_id = $2, decision = $3, note = $4, demote_to = $5, decided_by = $6, \
-         decided_at = $7, outcome = $8, applied_at = $9 WHERE id = $1",
-    )
-    .bind(i.id.to_string())
-    .bind(i.reviewer_id.map(|u| u.to_string()))
-    .bind(i.decision.map(|d| d.as_str()))
-    .bind(&i.note)
-    .bind(i.demote_to.map(|r| r.as_str()))
-    .bind(i.decided_by.map(|u| u.to_string()))
-    .bind(opt_ms(i.decided_at))
-    .bind(&i.outcome)
-    .bind(opt_ms(i.applied_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn items(c: &mut AnyConnection, review: ReviewId) -> Result<Vec<ReviewItem>> {
-    let rows =
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM access_review_items WHERE review_id = $1 ORDER BY position")))
-            .bind(review.to_string())
-            .fetch_all(c)
-            .await
-            .map_err(db_err)?;
-    rows.iter().map(item_from_row).collect()
-}
-
 async fn counts<K: std::hash::Hash + Eq>(
     c: &mut AnyConnection,
     sql: &'static str,
@@ -182,131 +66,184 @@ async fn counts<K: std::hash::Hash + Eq>(
     rows.iter().map(|r| Ok((key(get_uuid(r, "k")?), get::<i64>(r, "n")?))).collect()
 }
 
-pub async fn facts(c: &mut AnyConnection, now: OffsetDateTime) -> Result<ReviewFacts> {
-    let user_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM users WHERE kind = 'person' AND status = 'active' ORDER BY email_key",
-        users::COLUMNS
-    )))
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_err)?;
-    let users = user_rows.iter().map(users::from_row).collect::<Result<Vec<_>>>()?;
-    let teams = teams::list(&mut *c).await?;
-    let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
-        .fetch_all(&mut *c)
+#[async_trait]
+impl ReviewStore for SqlTx {
+    async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts> {
+        let user_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM users WHERE kind = 'person' AND status = 'active' ORDER BY email_key",
+            users::COLUMNS
+        )))
+        .fetch_all(self.c())
+        .await
+        .map_err(db_err)?;
+        let users = user_rows.iter().map(users::from_row).collect::<Result<Vec<_>>>()?;
+        let teams = self.list_teams().await?;
+        let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
+            .fetch_all(self.c())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| Ok((TeamId(get_uuid(r, "team_id")?), UserId(get_uuid(r, "user_id")?))))
+            .collect::<Result<Vec<_>>>()?;
+        let share_rows = sqlx::query(
+            "SELECT r.id, r.name, s.subject_type, s.subject_id FROM shares s JOIN resources r ON r.id = s.resource_id \
+             WHERE r.kind = 'data_source' AND s.level = 'edit' AND (s.expires_at IS NULL OR s.expires_at > $1) \
+               AND ((r.visibility = 'specific' AND s.subject_type <> 'all_users') OR (r.visibility = 'all_users' AND s.subject_type = 'all_users')) \
+             ORDER BY r.name, r.id, s.subject_type, s.subject_id",
+        )
+        .bind(ms(now))
+        .fetch_all(self.c())
+        .await
+        .map_err(db_err)?;
+        let data_source_edit_shares = share_rows
+            .iter()
+            .map(|r| {
+                let subject = shares::subject(r)?;
+                Ok((ResourceId(get_uuid(r, "id")?), get::<String>(r, "name")?, subject))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let last_sign_ins = sqlx::query(
+            "SELECT user_id, CAST(MAX(at) AS BIGINT) AS at FROM login_attempts WHERE success = 1 AND user_id IS NOT NULL GROUP BY user_id",
+        )
+        .fetch_all(self.c())
         .await
         .map_err(db_err)?
         .iter()
-        .map(|r| Ok((TeamId(get_uuid(r, "team_id")?), UserId(get_uuid(r, "user_id")?))))
-        .collect::<Result<Vec<_>>>()?;
-    let share_rows = sqlx::query(
-        "SELECT r.id, r.name, s.subject_type, s.subject_id FROM shares s JOIN resources r ON r.id = s.resource_id \
-         WHERE r.kind = 'data_source' AND s.level = 'edit' AND (s.expires_at IS NULL OR s.expires_at > $1) \
-           AND ((r.visibility = 'specific' AND s.subject_type <> 'all_users') OR (r.visibility = 'all_users' AND s.subject_type = 'all_users')) \
-         ORDER BY r.name, r.id, s.subject_type, s.subject_id",
-    )
-    .bind(ms(now))
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_err)?;
-    let data_source_edit_shares = share_rows
-        .iter()
-        .map(|r| {
-            let subject = shares::subject(r)?;
-            Ok((ResourceId(get_uuid(r, "id")?), get::<String>(r, "name")?, subject))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let last_sign_ins = sqlx::query(
-        "SELECT user_id, CAST(MAX(at) AS BIGINT) AS at FROM login_attempts WHERE success = 1 AND user_id IS NOT NULL GROUP BY user_id",
-    )
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|r| Ok((UserId(get_uuid(r, "user_id")?), get_time(r, "at")?)))
-    .collect::<Result<HashMap<_, _>>>()?;
-    let owned_resources =
-        counts(&mut *c, "SELECT owner_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM resources GROUP BY owner_id", UserId).await?;
-    let team_resources = counts(
-        &mut *c,
-        "SELECT team_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM resources WHERE team_id IS NOT NULL GROUP BY team_id",
-        TeamId,
-    )
-    .await?;
-    let team_shares = counts(
-        &mut *c,
-        "SELECT subject_id AS k, CAST(COUNT(DISTINCT resource_id) AS BIGINT) AS n FROM shares WHERE subject_type = 'team' GROUP BY subject_id",
-        TeamId,
-    )
-    .await?;
-    Ok(ReviewFacts { users, teams, memberships, data_source_edit_shares, last_sign_ins, owned_resources, team_resources, team_shares })
-}
+        .map(|r| Ok((UserId(get_uuid(r, "user_id")?), get_time(r, "at")?)))
+        .collect::<Result<HashMap<_, _>>>()?;
+        let owned_resources =
+            counts(self.c(), "SELECT owner_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM resources GROUP BY owner_id", UserId).await?;
+        let team_resources = counts(
+            self.c(),
+            "SELECT team_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM resources WHERE team_id IS NOT NULL GROUP BY team_id",
+            TeamId,
+        )
+        .await?;
+        let team_shares = counts(
+            self.c(),
+            "SELECT subject_id AS k, CAST(COUNT(DISTINCT resource_id) AS BIGINT) AS n FROM shares WHERE subject_type = 'team' GROUP BY subject_id",
+            TeamId,
+        )
+        .await?;
+        Ok(ReviewFacts { users, teams, memberships, data_source_edit_shares, last_sign_ins, owned_resources, team_resources, team_shares })
+    }
 
-pub async fn inactive_users(c: &mut AnyConnection, cutoff: OffsetDateTime) -> Result<Vec<User>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM users WHERE kind = 'person' AND status = 'active' AND COALESCE(last_active_at, created_at) < $1 \
-         ORDER BY COALESCE(last_active_at, created_at), id LIMIT 1000",
-        users::COLUMNS
-    )))
-    .bind(ms(cutoff))
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    rows.iter().map(users::from_row).collect()
-}
-
-pub async fn departures(c: &mut AnyConnection, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<User>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM users WHERE status = 'active' AND access_expires_at IS NOT NULL \
-         AND access_expires_at >= $1 AND access_expires_at < $2 ORDER BY access_expires_at, id LIMIT 1000",
-        users::COLUMNS
-    )))
-    .bind(ms(from))
-    .bind(ms(to))
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?;
-    rows.iter().map(users::from_row).collect()
-}
-
-pub async fn count_failed_sign_ins(c: &mut AnyConnection, since: OffsetDateTime) -> Result<i64> {
-    let row: (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM login_attempts WHERE success = 0 AND at >= $1")
-        .bind(ms(since))
-        .fetch_one(c)
+    async fn insert_review(&mut self, r: &Review) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO access_reviews ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        )))
+        .bind(r.id.to_string())
+        .bind(&r.period)
+        .bind(r.status.as_str())
+        .bind(ms(r.opened_at))
+        .bind(r.opened_by.map(|u| u.to_string()))
+        .bind(ms(r.due_at))
+        .bind(opt_ms(r.completed_at))
+        .bind(r.completed_by.map(|u| u.to_string()))
+        .bind(&r.audit_position)
+        .bind(opt_ms(r.reminded_at))
+        .bind(opt_ms(r.overdue_notified_at))
+        .execute(self.c())
         .await
         .map_err(db_err)?;
-    Ok(row.0)
-}
+        Ok(())
+    }
 
-pub async fn take_lease(c: &mut AnyConnection, name: &str, holder: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<bool> {
-    // The row exists from the first attempt on; then one conditional UPDATE decides the winner
-    // (both engines serialise concurrent updates of one row).
-    sqlx::query("INSERT INTO job_leases (name, holder, expires_at, next_run_at) VALUES ($1, '', 0, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut *c)
+    async fn update_review(&mut self, r: &Review) -> Result<()> {
+        sqlx::query(
+            "UPDATE access_reviews SET status = $2, due_at = $3, completed_at = $4, completed_by = $5, audit_position = $6, \
+             reminded_at = $7, overdue_notified_at = $8 WHERE id = $1",
+        )
+        .bind(r.id.to_string())
+        .bind(r.status.as_str())
+        .bind(ms(r.due_at))
+        .bind(opt_ms(r.completed_at))
+        .bind(r.completed_by.map(|u| u.to_string()))
+        .bind(&r.audit_position)
+        .bind(opt_ms(r.reminded_at))
+        .bind(opt_ms(r.overdue_notified_at))
+        .execute(self.c())
         .await
         .map_err(db_err)?;
-    let done = sqlx::query(
-        "UPDATE job_leases SET holder = $2, expires_at = $4 WHERE name = $1 AND next_run_at <= $3 AND (expires_at <= $3 OR holder = $2)",
-    )
-    .bind(name)
-    .bind(holder)
-    .bind(ms(now))
-    .bind(ms(until))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
-}
+        Ok(())
+    }
 
-pub async fn release_lease(c: &mut AnyConnection, name: &str, holder: &str, now: OffsetDateTime, next: OffsetDateTime) -> Result<()> {
-    sqlx::query("UPDATE job_leases SET expires_at = $3, next_run_at = $4 WHERE name = $1 AND holder = $2")
-        .bind(name)
-        .bind(holder)
-        .bind(ms(now))
-        .bind(ms(next))
-        .execute(c)
+    async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {REVIEW_COLUMNS} FROM access_reviews WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(self.c())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(review_from_row).transpose()
+    }
+
+    async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLUMNS} FROM access_reviews WHERE ($1 = 0 OR status = 'open') ORDER BY opened_at DESC, id DESC LIMIT $2"
+        )))
+        .bind(i64::from(open_only))
+        .bind(limit)
+        .fetch_all(self.c())
         .await
         .map_err(db_err)?;
-    Ok(())
+        rows.iter().map(review_from_row).collect()
+    }
+
+    async fn insert_review_item(&mut self, i: &ReviewItem, position: i64) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO access_review_items (position, {ITEM_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        )))
+        .bind(position)
+        .bind(i.id.to_string())
+        .bind(i.review_id.to_string())
+        .bind(i.kind.as_str())
+        .bind(i.user_id.map(|u| u.to_string()))
+        .bind(i.team_id.map(|t| t.to_string()))
+        .bind(i.resource_id.map(|r| r.to_string()))
+        .bind(i.reviewer_id.map(|u| u.to_string()))
+        .bind(serde_json::to_string(&i.context).map_err(Error::internal)?)
+        .bind(i.decision.map(|d| d.as_str()))
+        .bind(&i.note)
+        .bind(i.demote_to.map(|r| r.as_str()))
+        .bind(i.decided_by.map(|u| u.to_string()))
+        .bind(opt_ms(i.decided_at))
+        .bind(&i.outcome)
+        .bind(opt_ms(i.applied_at))
+        .execute(self.c())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn update_review_item(&mut self, i: &ReviewItem) -> Result<()> {
+        sqlx::query(
+            "UPDATE access_review_items SET reviewer_id = $2, decision = $3, note = $4, demote_to = $5, decided_by = $6, \
+             decided_at = $7, outcome = $8, applied_at = $9 WHERE id = $1",
+        )
+        .bind(i.id.to_string())
+        .bind(i.reviewer_id.map(|u| u.to_string()))
+        .bind(i.decision.map(|d| d.as_str()))
+        .bind(&i.note)
+        .bind(i.demote_to.map(|r| r.as_str()))
+        .bind(i.decided_by.map(|u| u.to_string()))
+        .bind(opt_ms(i.decided_at))
+        .bind(&i.outcome)
+        .bind(opt_ms(i.applied_at))
+        .execute(self.c())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ITEM_COLUMNS} FROM access_review_items WHERE review_id = $1 ORDER BY position"
+        )))
+        .bind(review.to_string())
+        .fetch_all(self.c())
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(item_from_row).collect()
+    }
 }

@@ -2,10 +2,12 @@
 
 use crate::convert::{get, get_opt_time, get_opt_uuid, get_time, get_uuid, ms, opt_ms};
 use crate::db_err;
+use crate::tx::SqlTx;
+use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::model::{ScimToken, ScimUserAttrs};
+use keyward_core::store::ScimStore;
 use keyward_core::types::{TeamId, UserId};
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
@@ -21,45 +23,6 @@ fn token_from_row(row: &AnyRow) -> Result<ScimToken> {
 }
 
 const TOKEN_COLUMNS: &str = "id, name, token_hash, created_at, created_by, last_used_at";
-
-pub async fn insert_token(c: &mut AnyConnection, t: &ScimToken) -> Result<()> {
-    sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by, last_used_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(t.id.to_string())
-        .bind(&t.name)
-        .bind(&t.token_hash)
-        .bind(ms(t.created_at))
-        .bind(t.created_by.map(|u| u.to_string()))
-        .bind(opt_ms(t.last_used_at))
-        .execute(c)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-pub async fn token_by_hash(c: &mut AnyConnection, hash: &str) -> Result<Option<ScimToken>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(c).await.map_err(db_err)?.as_ref().map(token_from_row).transpose()
-}
-
-pub async fn tokens(c: &mut AnyConnection) -> Result<Vec<ScimToken>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY created_at, id");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await.map_err(db_err)?.iter().map(token_from_row).collect()
-}
-
-pub async fn delete_token(c: &mut AnyConnection, id: uuid::Uuid) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM scim_tokens WHERE id = $1").bind(id.to_string()).execute(c).await.map_err(db_err)?;
-    Ok(done.rows_affected() > 0)
-}
-
-pub async fn touch_token(c: &mut AnyConnection, id: uuid::Uuid, at: OffsetDateTime) -> Result<()> {
-    sqlx::query("UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1")
-        .bind(id.to_string())
-        .bind(ms(at))
-        .execute(c)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
 
 fn attrs_from_row(row: &AnyRow) -> Result<ScimUserAttrs> {
     Ok(ScimUserAttrs {
@@ -77,62 +40,113 @@ fn attrs_from_row(row: &AnyRow) -> Result<ScimUserAttrs> {
 
 const ATTR_COLUMNS: &str = "user_id, user_name, external_id, display_name, given_name, family_name, email_type, email_primary, deleted_at";
 
-pub async fn user_attrs(c: &mut AnyConnection) -> Result<Vec<ScimUserAttrs>> {
-    let sql = format!("SELECT {ATTR_COLUMNS} FROM scim_users");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await.map_err(db_err)?.iter().map(attrs_from_row).collect()
-}
+#[async_trait]
+impl ScimStore for SqlTx {
+    async fn insert_scim_token(&mut self, t: &ScimToken) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO scim_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)")))
+            .bind(t.id.to_string())
+            .bind(&t.name)
+            .bind(&t.token_hash)
+            .bind(ms(t.created_at))
+            .bind(t.created_by.map(|u| u.to_string()))
+            .bind(opt_ms(t.last_used_at))
+            .execute(self.c())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 
-pub async fn user_attrs_of(c: &mut AnyConnection, user: UserId) -> Result<Option<ScimUserAttrs>> {
-    let sql = format!("SELECT {ATTR_COLUMNS} FROM scim_users WHERE user_id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user.to_string())
-        .fetch_optional(c)
+    async fn scim_token_by_hash(&mut self, hash: &str) -> Result<Option<ScimToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(self.c())
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    async fn scim_tokens(&mut self) -> Result<Vec<ScimToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY created_at, id");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.c()).await.map_err(db_err)?.iter().map(token_from_row).collect()
+    }
+
+    async fn delete_scim_token(&mut self, id: uuid::Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM scim_tokens WHERE id = $1").bind(id.to_string()).execute(self.c()).await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_scim_token(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(ms(at))
+            .execute(self.c())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn scim_user_attrs(&mut self) -> Result<Vec<ScimUserAttrs>> {
+        let sql = format!("SELECT {ATTR_COLUMNS} FROM scim_users");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.c()).await.map_err(db_err)?.iter().map(attrs_from_row).collect()
+    }
+
+    async fn scim_user_attrs_of(&mut self, user: UserId) -> Result<Option<ScimUserAttrs>> {
+        let sql = format!("SELECT {ATTR_COLUMNS} FROM scim_users WHERE user_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user.to_string())
+            .fetch_optional(self.c())
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(attrs_from_row)
+            .transpose()
+    }
+
+    async fn put_scim_user_attrs(&mut self, a: &ScimUserAttrs) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scim_users (user_id, user_name, user_name_key, external_id, display_name, given_name, family_name, email_type, email_primary, deleted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (user_id) DO UPDATE SET user_name = excluded.user_name, user_name_key = excluded.user_name_key, \
+             external_id = excluded.external_id, display_name = excluded.display_name, given_name = excluded.given_name, \
+             family_name = excluded.family_name, email_type = excluded.email_type, email_primary = excluded.email_primary, \
+             deleted_at = excluded.deleted_at",
+        )
+        .bind(a.user_id.to_string())
+        .bind(&a.user_name)
+        .bind(keyward_core::types::email_key(&a.user_name))
+        .bind(&a.external_id)
+        .bind(&a.display_name)
+        .bind(&a.given_name)
+        .bind(&a.family_name)
+        .bind(&a.email_type)
+        .bind(a.email_primary.map(i64::from))
+        .bind(opt_ms(a.deleted_at))
+        .execute(self.c())
         .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(attrs_from_row)
-        .transpose()
-}
+        .map_err(db_err)?;
+        Ok(())
+    }
 
-pub async fn put_user_attrs(c: &mut AnyConnection, a: &ScimUserAttrs) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO scim_users (user_id, user_name, user_name_key, external_id, display_name, given_name, family_name, email_type, email_primary, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (user_id) DO UPDATE SET user_name = excluded.user_name, user_name_key = excluded.user_name_key, \
-         external_id = excluded.external_id, display_name = excluded.display_name, given_name = excluded.given_name, \
-         family_name = excluded.family_name, email_type = excluded.email_type, email_primary = excluded.email_primary, \
-         deleted_at = excluded.deleted_at",
-    )
-    .bind(a.user_id.to_string())
-    .bind(&a.user_name)
-    .bind(keyward_core::types::email_key(&a.user_name))
-    .bind(&a.external_id)
-    .bind(&a.display_name)
-    .bind(&a.given_name)
-    .bind(&a.family_name)
-    .bind(&a.email_type)
-    .bind(a.email_primary.map(i64::from))
-    .bind(opt_ms(a.deleted_at))
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
+    async fn scim_group_external_ids(&mut self) -> Result<Vec<(TeamId, String)>> {
+        let rows = sqlx::query("SELECT team_id, external_id FROM scim_groups WHERE external_id IS NOT NULL")
+            .fetch_all(self.c())
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| Ok((TeamId(get_uuid(r, "team_id")?), get(r, "external_id")?))).collect()
+    }
 
-pub async fn group_external_ids(c: &mut AnyConnection) -> Result<Vec<(TeamId, String)>> {
-    let rows =
-        sqlx::query("SELECT team_id, external_id FROM scim_groups WHERE external_id IS NOT NULL").fetch_all(c).await.map_err(db_err)?;
-    rows.iter().map(|r| Ok((TeamId(get_uuid(r, "team_id")?), get(r, "external_id")?))).collect()
-}
-
-pub async fn put_group_external_id(c: &mut AnyConnection, team: TeamId, external_id: Option<&str>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO scim_groups (team_id, external_id) VALUES ($1, $2) ON CONFLICT (team_id) DO UPDATE SET external_id = excluded.external_id",
-    )
-    .bind(team.to_string())
-    .bind(external_id)
-    .execute(c)
-    .await
-    .map_err(db_err)?;
-    Ok(())
+    async fn put_scim_group_external_id(&mut self, team: TeamId, external_id: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scim_groups (team_id, external_id) VALUES ($1, $2) ON CONFLICT (team_id) DO UPDATE SET external_id = excluded.external_id",
+        )
+        .bind(team.to_string())
+        .bind(external_id)
+        .execute(self.c())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
 }

@@ -18,7 +18,7 @@ pub async fn healthz() -> Json<Health> {
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.kw.store.ping().await {
+    match state.kw.ping().await {
         Ok(()) => (StatusCode::OK, Json(Health { status: "ok".into() })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

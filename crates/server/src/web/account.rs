@@ -214,7 +214,7 @@ async fn security_page(
             pending: mfa.pending,
             required: mfa.required,
             backup_codes_left: mfa.backup_codes_left,
-            deadline: mfa.deadline.map(|d| super::show_deadline(d, state.kw.clock.now())),
+            deadline: mfa.deadline.map(|d| super::show_deadline(d, state.kw.now())),
         },
         new_backup_codes: None,
         new_token,

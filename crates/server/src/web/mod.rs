@@ -174,10 +174,7 @@ impl Chrome {
                 Some("The security policy requires multi-factor authentication before you can continue.".into())
             } else {
                 actor.mfa_deadline.map(|d| {
-                    format!(
-                        "The security policy requires multi-factor authentication: set it up by {}.",
-                        show_deadline(d, state.kw.clock.now())
-                    )
+                    format!("The security policy requires multi-factor authentication: set it up by {}.", show_deadline(d, state.kw.now()))
                 })
             },
         }

@@ -84,7 +84,7 @@ pub async fn list(State(state): State<AppState>, PageActor(actor): PageActor, Qu
         after: q.cursor.filter(|c| !c.is_empty()),
         limit: PAGE + 1,
         mfa_off: full && q.mfa_off.is_some(),
-        inactive_since: (full && q.inactive.is_some()).then(|| state.kw.clock.now() - time::Duration::days(INACTIVE_DAYS)),
+        inactive_since: (full && q.inactive.is_some()).then(|| state.kw.now() - time::Duration::days(INACTIVE_DAYS)),
     };
     let mut list = state.kw.list_users(&actor, filter).await.map_err(page_err)?;
     let next_cursor = if list.len() as i64 > PAGE {
