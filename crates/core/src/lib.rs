@@ -24,8 +24,6 @@ pub mod review_items;
 pub mod scope;
 pub mod secret;
 pub mod services;
-// Why allowed here only: the storage traits' methods get their `///` next; then this line goes.
-#[allow(missing_docs)]
 pub mod store;
 pub mod text;
 pub mod types;

@@ -12,9 +12,13 @@ use time::OffsetDateTime;
 /// Filters of the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only events by this actor.
     pub actor_id: Option<UserId>,
+    /// Only events of this action (`auth.login`, …).
     pub action: Option<String>,
+    /// Only events at or after this time.
     pub since: Option<OffsetDateTime>,
+    /// Only events before this time.
     pub until: Option<OffsetDateTime>,
     /// Only events about this kind of thing (`user`, `team`, `resource`, …).
     pub target_type: Option<String>,
@@ -22,6 +26,7 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     /// Only events whose id sorts before this (the cursor; newest first).
     pub before: Option<String>,
+    /// At most this many events.
     pub limit: i64,
 }
 
@@ -30,7 +35,9 @@ pub struct AuditFilter {
 /// commits, under one ordering lock.
 #[async_trait]
 pub trait AuditStore: Send {
+    /// Queues an event to be chained and written at commit; an error outside a write transaction.
     async fn insert_audit(&mut self, event: &AuditEvent) -> Result<()>;
+    /// Events matching `filter`, newest first, each with its actor's email.
     async fn list_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
     /// The last chained position and its chain value (0 and `chain::GENESIS` for an empty log).
     async fn audit_head(&mut self) -> Result<(i64, String)>;
@@ -54,9 +61,11 @@ pub trait AuditStore: Send {
 pub trait ReviewStore: Send {
     /// What a new access review is built from, read in one go.
     async fn review_facts(&mut self, now: OffsetDateTime) -> Result<ReviewFacts>;
+    /// Stores a new review; a second one for the same period is a `review_exists` conflict.
     async fn insert_review(&mut self, review: &Review) -> Result<()>;
     /// Writes the review's mutable fields (status, completion, reminders).
     async fn update_review(&mut self, review: &Review) -> Result<()>;
+    /// One review; `None` when there is none.
     async fn review_by_id(&mut self, id: ReviewId) -> Result<Option<Review>>;
     /// Reviews newest first; only open ones when `open_only`.
     async fn list_reviews(&mut self, open_only: bool, limit: i64) -> Result<Vec<Review>>;
@@ -64,6 +73,7 @@ pub trait ReviewStore: Send {
     async fn insert_review_item(&mut self, item: &ReviewItem, position: i64) -> Result<()>;
     /// Writes an item's decision, reviewer and outcome.
     async fn update_review_item(&mut self, item: &ReviewItem) -> Result<()>;
+    /// A review's items, by their `position`.
     async fn review_items(&mut self, review: ReviewId) -> Result<Vec<ReviewItem>>;
 }
 
@@ -72,6 +82,7 @@ pub trait ReviewStore: Send {
 pub struct ReviewFacts {
     /// Every active user.
     pub users: Vec<User>,
+    /// Every team by name, ignoring case (at most 1000, as `list_teams`).
     pub teams: Vec<Team>,
     /// (team, member) pairs.
     pub memberships: Vec<(TeamId, UserId)>,
@@ -100,24 +111,33 @@ pub trait JobStore: Send {
 /// The `settings` table: keyed values such as the security policy.
 #[async_trait]
 pub trait SettingsStore: Send {
+    /// The value stored under `key`; `None` when it was never set.
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key`; an access-data change when the key is the security policy's.
     async fn put_setting(&mut self, key: &str, value: &str, at: OffsetDateTime) -> Result<()>;
 }
 
 /// SCIM provisioning: clients' tokens, and the SCIM attributes of users and groups.
 #[async_trait]
 pub trait ScimStore: Send {
+    /// Stores a new SCIM client's token.
     async fn insert_scim_token(&mut self, token: &ScimToken) -> Result<()>;
+    /// The SCIM token with this hash; `None` when there is none.
     async fn scim_token_by_hash(&mut self, token_hash: &str) -> Result<Option<ScimToken>>;
+    /// Every SCIM token, oldest first.
     async fn scim_tokens(&mut self) -> Result<Vec<ScimToken>>;
+    /// Deletes a SCIM token; false when there was none.
     async fn delete_scim_token(&mut self, id: uuid::Uuid) -> Result<bool>;
+    /// Sets a SCIM token's last-used time.
     async fn touch_scim_token(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<()>;
     /// Every user's SCIM attributes (users never written over SCIM have none).
     async fn scim_user_attrs(&mut self) -> Result<Vec<ScimUserAttrs>>;
+    /// A user's SCIM attributes; `None` when SCIM never wrote them.
     async fn scim_user_attrs_of(&mut self, user: UserId) -> Result<Option<ScimUserAttrs>>;
     /// Creates or replaces a user's SCIM attributes; a userName taken by another is a conflict.
     async fn put_scim_user_attrs(&mut self, attrs: &ScimUserAttrs) -> Result<()>;
     /// The provider's `externalId` of each team that has one.
     async fn scim_group_external_ids(&mut self) -> Result<Vec<(TeamId, String)>>;
+    /// Sets a team's SCIM `externalId`, or clears it with `None`.
     async fn put_scim_group_external_id(&mut self, team: TeamId, external_id: Option<&str>) -> Result<()>;
 }
