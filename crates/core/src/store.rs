@@ -111,7 +111,7 @@ pub struct AuditFilter {
 
 /// Every read and write the core makes, within one connection or transaction.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: SsoStore + Send {
     /// Makes the transaction's changes durable (a no-op for read connections).
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Takes `key` until the transaction ends.
@@ -398,4 +398,33 @@ pub struct ReviewFacts {
     pub team_resources: std::collections::HashMap<TeamId, i64>,
     /// On how many resources each team holds a share.
     pub team_shares: std::collections::HashMap<TeamId, i64>,
+}
+
+/// Single sign-on's tables: providers, identities, sign-ins under way and the sessions they
+/// opened. A supertrait of `Tx`: call these on any `&mut dyn Tx` with `use keyward_core::store::SsoStore`.
+#[async_trait]
+pub trait SsoStore: Send {
+    async fn insert_sso_provider(&mut self, provider: &crate::sso::SsoProvider) -> Result<()>;
+    /// Writes every field but `id` and `created_at`.
+    async fn update_sso_provider(&mut self, provider: &crate::sso::SsoProvider) -> Result<()>;
+    /// Deletes a provider with its identities, sign-ins and session marks; false when none.
+    async fn delete_sso_provider(&mut self, id: uuid::Uuid) -> Result<bool>;
+    /// Every provider, by name.
+    async fn sso_providers(&mut self) -> Result<Vec<crate::sso::SsoProvider>>;
+    async fn sso_provider(&mut self, id: uuid::Uuid) -> Result<Option<crate::sso::SsoProvider>>;
+    async fn sso_provider_by_slug(&mut self, slug: &str) -> Result<Option<crate::sso::SsoProvider>>;
+    async fn sso_identity(&mut self, provider: uuid::Uuid, subject: &str) -> Result<Option<crate::sso::SsoIdentity>>;
+    /// Links a subject to an account; a subject already linked is a conflict.
+    async fn insert_sso_identity(&mut self, identity: &crate::sso::SsoIdentity) -> Result<()>;
+    async fn touch_sso_identity(&mut self, provider: uuid::Uuid, subject: &str, at: OffsetDateTime) -> Result<()>;
+    /// The identities an account has, at every provider.
+    async fn sso_identities_of(&mut self, user: UserId) -> Result<Vec<crate::sso::SsoIdentity>>;
+    async fn insert_sso_login(&mut self, login: &crate::sso::SsoLogin) -> Result<()>;
+    /// Marks the sign-in with this state hash used and answers it; `None` when there is none or
+    /// it was used already (a replayed callback, or a concurrent one that won).
+    async fn use_sso_login(&mut self, state_hash: &str, at: OffsetDateTime) -> Result<Option<crate::sso::SsoLogin>>;
+    /// Deletes sign-ins that expired before `before`; answers how many.
+    async fn prune_sso_logins(&mut self, before: OffsetDateTime) -> Result<u64>;
+    async fn insert_sso_session(&mut self, session: &crate::sso::SsoSession) -> Result<()>;
+    async fn sso_session(&mut self, session: SessionId) -> Result<Option<crate::sso::SsoSession>>;
 }

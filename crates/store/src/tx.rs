@@ -67,7 +67,7 @@ impl SqlTx {
         self.changes.insert(change);
     }
 
-    fn c(&mut self) -> &mut AnyConnection {
+    pub(crate) fn c(&mut self) -> &mut AnyConnection {
         match &mut self.conn {
             Conn::Plain(c) => c,
             Conn::Tx(t) => t,

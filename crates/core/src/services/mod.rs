@@ -26,6 +26,8 @@ pub mod scim_groups;
 pub mod service_accounts;
 pub mod setup;
 pub mod shares;
+pub mod sso;
+pub mod sso_admin;
 pub mod sharing;
 pub mod teams;
 pub mod throttle;
