@@ -67,7 +67,9 @@ fn mappings_text(v: &[GroupMapping]) -> Result<String> {
 #[async_trait]
 impl SsoStore for SqlTx {
     async fn insert_sso_provider(&mut self, p: &SsoProvider) -> Result<()> {
-        let sql = format!("INSERT INTO sso_providers ({PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
+        let sql = format!(
+            "INSERT INTO sso_providers ({PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(p.id.to_string())
             .bind(&p.slug)
@@ -154,19 +156,28 @@ impl SsoStore for SqlTx {
 
     async fn sso_provider_by_slug(&mut self, slug: &str) -> Result<Option<SsoProvider>> {
         let sql = format!("SELECT {PROVIDER_COLUMNS} FROM sso_providers WHERE slug = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(slug).fetch_optional(self.c()).await.map_err(db_err)?.as_ref().map(provider_from_row).transpose()
-    }
-
-    async fn sso_identity(&mut self, provider: uuid::Uuid, subject: &str) -> Result<Option<SsoIdentity>> {
-        sqlx::query("SELECT provider_id, subject, user_id, created_at, last_login_at FROM sso_identities WHERE provider_id = $1 AND subject = $2")
-            .bind(provider.to_string())
-            .bind(subject)
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(slug)
             .fetch_optional(self.c())
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(identity_from_row)
+            .map(provider_from_row)
             .transpose()
+    }
+
+    async fn sso_identity(&mut self, provider: uuid::Uuid, subject: &str) -> Result<Option<SsoIdentity>> {
+        sqlx::query(
+            "SELECT provider_id, subject, user_id, created_at, last_login_at FROM sso_identities WHERE provider_id = $1 AND subject = $2",
+        )
+        .bind(provider.to_string())
+        .bind(subject)
+        .fetch_optional(self.c())
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(identity_from_row)
+        .transpose()
     }
 
     async fn insert_sso_identity(&mut self, i: &SsoIdentity) -> Result<()> {
@@ -194,14 +205,16 @@ impl SsoStore for SqlTx {
     }
 
     async fn sso_identities_of(&mut self, user: UserId) -> Result<Vec<SsoIdentity>> {
-        sqlx::query("SELECT provider_id, subject, user_id, created_at, last_login_at FROM sso_identities WHERE user_id = $1 ORDER BY created_at")
-            .bind(user.to_string())
-            .fetch_all(self.c())
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(identity_from_row)
-            .collect()
+        sqlx::query(
+            "SELECT provider_id, subject, user_id, created_at, last_login_at FROM sso_identities WHERE user_id = $1 ORDER BY created_at",
+        )
+        .bind(user.to_string())
+        .fetch_all(self.c())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(identity_from_row)
+        .collect()
     }
 
     async fn insert_sso_login(&mut self, l: &SsoLogin) -> Result<()> {

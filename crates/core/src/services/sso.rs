@@ -130,11 +130,24 @@ impl Keyward {
         // enrollment deadline holds as for a password sign-in.
         let deadline = if strong { None } else { self.security_policy(tx.as_mut()).await?.mfa.deadline(&user) };
         let setup_only = deadline.is_some_and(|d| now >= d);
-        self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, if setup_only { "ok_sso_mfa_setup_required" } else { "ok_sso" }, now)
-            .await?;
+        self.record_attempt(
+            tx.as_mut(),
+            meta,
+            &key,
+            Some(&user),
+            true,
+            if setup_only { "ok_sso_mfa_setup_required" } else { "ok_sso" },
+            now,
+        )
+        .await?;
         let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
-        tx.insert_sso_session(&SsoSession { session_id: signed_in.session.id, provider_id: provider.id, mfa_satisfied: strong, created_at: now })
-            .await?;
+        tx.insert_sso_session(&SsoSession {
+            session_id: signed_in.session.id,
+            provider_id: provider.id,
+            mfa_satisfied: strong,
+            created_at: now,
+        })
+        .await?;
         tx.commit().await?;
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
@@ -160,7 +173,13 @@ impl Keyward {
             Some(u) => u,
             None => {
                 let Some(email) = email else {
-                    let e = refused("sso_no_email", format!("{} did not say your email address, so Keyward cannot tell who you are. Ask an admin to add the email scope.", p.name));
+                    let e = refused(
+                        "sso_no_email",
+                        format!(
+                            "{} did not say your email address, so Keyward cannot tell who you are. Ask an admin to add the email scope.",
+                            p.name
+                        ),
+                    );
                     return Err(("sso_no_email", key, None, e));
                 };
                 match tx.user_by_email(&key).await.map_err(internal)? {
@@ -169,7 +188,10 @@ impl Keyward {
                             let why = if !claims.email_verified { "sso_email_unverified" } else { "sso_link_not_allowed" };
                             let e = refused(
                                 why,
-                                format!("An account with your email exists, but signing in to it through {} is not allowed (the email must be verified and an admin must allow linking). Sign in with your password, or ask an admin.", p.name),
+                                format!(
+                                    "An account with your email exists, but signing in to it through {} is not allowed (the email must be verified and an admin must allow linking). Sign in with your password, or ask an admin.",
+                                    p.name
+                                ),
                             );
                             return Err((why, key, Some(existing), e));
                         }
@@ -183,7 +205,14 @@ impl Keyward {
                         user
                     }
                     None => {
-                        let e = refused("sso_no_account", format!("There is no Keyward account for {} yet, and {} does not create accounts. Ask an admin to invite you.", email.as_str(), p.name));
+                        let e = refused(
+                            "sso_no_account",
+                            format!(
+                                "There is no Keyward account for {} yet, and {} does not create accounts. Ask an admin to invite you.",
+                                email.as_str(),
+                                p.name
+                            ),
+                        );
                         return Err(("sso_no_account", key, None, e));
                     }
                 }
@@ -197,9 +226,24 @@ impl Keyward {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn link(&self, tx: &mut dyn Tx, meta: &RequestMeta, p: &SsoProvider, claims: &SsoClaims, user: &User, how: &str, now: OffsetDateTime) -> Result<()> {
-        tx.insert_sso_identity(&SsoIdentity { provider_id: p.id, subject: claims.subject.clone(), user_id: user.id, created_at: now, last_login_at: None })
-            .await?;
+    async fn link(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &RequestMeta,
+        p: &SsoProvider,
+        claims: &SsoClaims,
+        user: &User,
+        how: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        tx.insert_sso_identity(&SsoIdentity {
+            provider_id: p.id,
+            subject: claims.subject.clone(),
+            user_id: user.id,
+            created_at: now,
+            last_login_at: None,
+        })
+        .await?;
         let action = if how == "created" { "sso.user_create" } else { "sso.identity_link" };
         tx.insert_audit(
             &AuditEvent::anonymous(meta, Some(user.id), action, now)
@@ -213,7 +257,15 @@ impl Keyward {
     /// mapped by this provider whose group is no longer there are left; when the provider maps
     /// any role, the highest mapped role of the user's groups applies (the default role when
     /// none maps). Every change is audited.
-    async fn apply_mappings(&self, tx: &mut dyn Tx, meta: &RequestMeta, p: &SsoProvider, claims: &SsoClaims, user: User, now: OffsetDateTime) -> Result<User> {
+    async fn apply_mappings(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &RequestMeta,
+        p: &SsoProvider,
+        claims: &SsoClaims,
+        user: User,
+        now: OffsetDateTime,
+    ) -> Result<User> {
         let groups: BTreeSet<String> = claims.groups.iter().map(|g| g.to_lowercase()).collect();
         let matched: Vec<_> = p.mappings.iter().filter(|m| groups.contains(&m.group.to_lowercase())).collect();
         let managed: BTreeSet<TeamId> = p.mappings.iter().filter_map(|m| m.team_id).collect();

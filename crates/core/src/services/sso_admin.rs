@@ -57,7 +57,11 @@ impl SsoProviderInput {
 fn plain_text(field: &'static str, v: &str, max: usize, what: &str) -> Result<String> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(Error::invalid_field(field, "invalid_sso_provider", format!("{what} must be 1 to {max} characters without control characters.")));
+        return Err(Error::invalid_field(
+            field,
+            "invalid_sso_provider",
+            format!("{what} must be 1 to {max} characters without control characters."),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -89,7 +93,11 @@ fn slug_of(v: &str) -> Result<String> {
         && !v.starts_with('-')
         && !v.ends_with('-');
     if !ok {
-        return Err(Error::invalid_field("slug", "invalid_slug", "The slug must be 1 to 40 lowercase letters, digits or '-' (not first or last)."));
+        return Err(Error::invalid_field(
+            "slug",
+            "invalid_slug",
+            "The slug must be 1 to 40 lowercase letters, digits or '-' (not first or last).",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -100,7 +108,11 @@ fn scopes_of(v: &[String]) -> Result<Vec<String>> {
         let s = s.trim();
         // RFC 6749 §3.3: scope tokens are printable ASCII without space, '"' or '\'.
         if s.is_empty() || s.len() > 100 || !s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\') {
-            return Err(Error::invalid_field("scopes", "invalid_scopes", "Each scope must be 1 to 100 printable characters without spaces or quotes."));
+            return Err(Error::invalid_field(
+                "scopes",
+                "invalid_scopes",
+                "Each scope must be 1 to 100 printable characters without spaces or quotes.",
+            ));
         }
         if s != "openid" && !out.iter().any(|o| o == s) {
             out.push(s.to_owned());
@@ -145,12 +157,20 @@ async fn mappings_of(tx: &mut dyn Tx, v: &[GroupMapping]) -> Result<Vec<GroupMap
     for m in v {
         let group = plain_text("mappings", &m.group, 200, "Each mapping's group")?;
         if m.team_id.is_none() && m.role.is_none() {
-            return Err(Error::invalid_field("mappings", "invalid_mappings", format!("The mapping of '{group}' needs a team, a role or both.")));
+            return Err(Error::invalid_field(
+                "mappings",
+                "invalid_mappings",
+                format!("The mapping of '{group}' needs a team, a role or both."),
+            ));
         }
         if let Some(team) = m.team_id
             && tx.team_by_id(team).await?.is_none()
         {
-            return Err(Error::invalid_field("mappings", "unknown_team", format!("The mapping of '{group}' names a team that does not exist.")));
+            return Err(Error::invalid_field(
+                "mappings",
+                "unknown_team",
+                format!("The mapping of '{group}' names a team that does not exist."),
+            ));
         }
         out.push(GroupMapping { group, team_id: m.team_id, role: m.role });
     }
@@ -195,7 +215,8 @@ impl Keyward {
         let mut tx = self.store.write().await?;
         let provider = checked(tx.as_mut(), id, &input, sealed, now, now).await?;
         tx.insert_sso_provider(&provider).await?;
-        tx.insert_audit(&AuditEvent::by(actor, "sso.provider_create", now).target("sso_provider", id).details(audit_view(&provider))).await?;
+        tx.insert_audit(&AuditEvent::by(actor, "sso.provider_create", now).target("sso_provider", id).details(audit_view(&provider)))
+            .await?;
         tx.commit().await?;
         Ok(provider)
     }
@@ -212,11 +233,9 @@ impl Keyward {
         };
         let after = checked(tx.as_mut(), id, &input, sealed, before.created_at, now).await?;
         tx.update_sso_provider(&after).await?;
-        tx.insert_audit(
-            &AuditEvent::by(actor, "sso.provider_update", now)
-                .target("sso_provider", id)
-                .details(json!({ "before": audit_view(&before), "after": audit_view(&after), "secret_changed": input.client_secret.is_some() })),
-        )
+        tx.insert_audit(&AuditEvent::by(actor, "sso.provider_update", now).target("sso_provider", id).details(
+            json!({ "before": audit_view(&before), "after": audit_view(&after), "secret_changed": input.client_secret.is_some() }),
+        ))
         .await?;
         tx.commit().await?;
         Ok(after)
@@ -235,7 +254,11 @@ impl Keyward {
 
     fn seal_client_secret(&self, id: uuid::Uuid, secret: &str) -> Result<String> {
         if secret.is_empty() || secret.len() > 2000 || secret.chars().any(char::is_control) {
-            return Err(Error::invalid_field("client_secret", "invalid_sso_provider", "The client secret must be 1 to 2000 characters without control characters."));
+            return Err(Error::invalid_field(
+                "client_secret",
+                "invalid_sso_provider",
+                "The client secret must be 1 to 2000 characters without control characters.",
+            ));
         }
         self.keys.seal(self.random.as_ref(), secret.as_bytes(), &secret_aad(id))
     }
