@@ -83,7 +83,10 @@ impl Oidc {
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(Oidc { http: HyperClient::builder(TokioExecutor::new()).build(connector), cache: Mutex::new(HashMap::new()) })
+        // Why no pooled connections: sign-ins are rare, and a provider that closed an idle
+        // connection would fail the next (non-idempotent, so not retried) token request.
+        let http = HyperClient::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector);
+        Ok(Oidc { http, cache: Mutex::new(HashMap::new()) })
     }
 
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
@@ -92,7 +95,7 @@ impl Oidc {
         let res = tokio::time::timeout(TIMEOUT, self.http.request(req))
             .await
             .map_err(|_| HttpError("the provider did not answer in time".into()))?
-            .map_err(|e| HttpError(format!("cannot reach the provider: {e}")))?;
+            .map_err(|e| HttpError(format!("cannot reach the provider: {}", error_chain(&e))))?;
         let (parts, body) = res.into_parts();
         let body = tokio::time::timeout(TIMEOUT, Limited::new(body, MAX_BODY).collect())
             .await

@@ -97,8 +97,9 @@ pub async fn callback(
         Ok(p) => p,
         Err(res) => return res,
     };
-    let clear = Cookie::build((STATE_COOKIE, "")).path("/auth/oidc/").build();
-    let jar = jar.remove(clear);
+    // The state cookie is read once and cleared with whatever answer this is.
+    let sent_state = jar.get(STATE_COOKIE).map(|c| c.value().to_owned());
+    let jar = jar.remove(Cookie::build((STATE_COOKIE, "")).path("/auth/oidc/").build());
     if let Some(error) = q.error {
         let said: String = q.error_description.unwrap_or(error).chars().filter(|c| !c.is_control()).take(300).collect();
         let msg = format!("{} did not sign you in: {said}. Start again, or ask an admin if it goes on.", p.name);
@@ -113,7 +114,7 @@ pub async fn callback(
     };
     // Why both: the state in the URL must be the one this browser was given (login CSRF), and
     // the server must still hold it unused (replay).
-    let same_browser = jar.get(STATE_COOKIE).is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(returned.as_bytes())));
+    let same_browser = sent_state.is_some_and(|c| bool::from(c.as_bytes().ct_eq(returned.as_bytes())));
     if !same_browser {
         return (jar, error_page(&state, StatusCode::BAD_REQUEST, "Cannot sign in", wrong_state())).into_response();
     }
