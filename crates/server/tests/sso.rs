@@ -27,6 +27,7 @@ engine_tests!(
     a_deactivated_account_is_refused,
     sso_required_domains_refuse_passwords_and_resets,
     a_trusted_providers_mfa_replaces_keywards_code_step,
+    a_trusted_providers_mfa_satisfies_the_enrollment_policy,
     providers_api_never_shows_the_secret_and_audits_changes,
 );
 
@@ -286,6 +287,37 @@ async fn a_trusted_providers_mfa_replaces_keywards_code_step(engine: Engine) {
     let (status, _, body, _) = sign_in(&w, "erin-sub").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("mfa_token"), "{body}");
+}
+
+async fn a_trusted_providers_mfa_satisfies_the_enrollment_policy(engine: Engine) {
+    let Some(w) = world(engine, 3600, json!({})).await else { return };
+    let policy = json!({
+        "mfa": { "mode": "roles", "roles": ["developer"], "grace_period_days": 0 },
+        "password": { "min_length": 8, "require_uppercase": true, "require_lowercase": true, "require_digit": true, "require_special": true, "block_common": true },
+        "sessions": { "idle_timeout_minutes": 60, "absolute_timeout_hours": 12 }
+    });
+    let (status, body) = w.admin.send(reqwest::Method::PUT, "/api/v1/policies/security", Some(policy)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    w.idp.set_users(&[IdpUser { amr: &["pwd", "mfa"], ..user("alice", "alice@corp.example", &["engineers"]) }]);
+    let base = w.app.base.clone();
+    let users = |http: reqwest::Client| {
+        let url = format!("{base}/api/v1/users");
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+
+    // Not trusted: a developer without Keyward MFA may only enroll.
+    let (status, location, body, http) = sign_in(&w, "alice").await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/account/security"), "{body}");
+    assert_eq!(users(http).await, StatusCode::FORBIDDEN);
+
+    // Trusted, with a second factor at the provider: a full session, and it stays one.
+    let (status, _) = w.admin.patch(&format!("/api/v1/sso/providers/{}", w.provider_id), json!({ "trust_mfa": true })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, location, body, http) = sign_in(&w, "alice").await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"), "{body}");
+    assert_eq!(users(http.clone()).await, StatusCode::OK);
+    w.app.advance(Duration::minutes(2));
+    assert_eq!(users(http).await, StatusCode::OK);
 }
 
 async fn providers_api_never_shows_the_secret_and_audits_changes(engine: Engine) {
