@@ -50,7 +50,7 @@ impl SsoProvider {
     /// Whether the provider requires SSO of this email address (by its domain).
     pub fn requires(&self, email: &str) -> bool {
         let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
-        self.enabled && !domain.is_empty() && self.required_domains.iter().any(|d| *d == domain)
+        self.enabled && !domain.is_empty() && self.required_domains.contains(&domain)
     }
 }
 

@@ -145,7 +145,7 @@ impl ProviderForm {
                         .ok_or_else(|| Error::invalid_field("mappings", "unknown_team", format!("There is no team named {name}.")))?,
                 ),
             };
-            let role = role.map(|r| keyward_core::services::scim_admin::ScimSettings::role_of_value(r)).transpose()?;
+            let role = role.map(keyward_core::services::scim_admin::ScimSettings::role_of_value).transpose()?;
             mappings.push(GroupMapping { group: group.trim().to_owned(), team_id, role });
         }
         Ok(SsoProviderInput {
