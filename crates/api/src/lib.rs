@@ -10,6 +10,7 @@ mod people;
 mod reviews;
 mod scim;
 mod service_accounts;
+mod sso;
 
 pub use access::*;
 pub use audit::*;
@@ -18,6 +19,7 @@ pub use people::*;
 pub use reviews::*;
 pub use scim::*;
 pub use service_accounts::*;
+pub use sso::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -219,13 +219,22 @@ async fn keys_rotate_reseals_every_secret() {
     let enrollment: Value =
         client.post(format!("{base}/api/v1/me/mfa/totp")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
+    // An identity provider's client secret is sealed too, and re-sealed with the rest.
+    let res = client
+        .post(format!("{base}/api/v1/sso/providers"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "name": "Okta", "slug": "okta", "issuer": "https://idp.example.com", "client_id": "kw", "client_secret": "s3cret" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
     drop(server);
 
     let key_file = dir.join("keyward.key");
     let before = std::fs::read_to_string(&key_file).unwrap();
     let out = Command::new(BIN).args(["keys", "rotate"]).args(storage_args(&dir, None)).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 secret(s) re-sealed"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 secret(s) re-sealed"), "{}", String::from_utf8_lossy(&out.stdout));
     let after = std::fs::read_to_string(&key_file).unwrap();
     assert_eq!(after.lines().count(), 2, "the new key comes first, the old one stays");
     assert_eq!(after.lines().nth(1).unwrap(), before.trim());

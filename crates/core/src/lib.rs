@@ -24,6 +24,7 @@ pub mod review_items;
 pub mod scope;
 pub mod secret;
 pub mod services;
+pub mod sso;
 pub mod store;
 pub mod text;
 pub mod types;

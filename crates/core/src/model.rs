@@ -458,6 +458,8 @@ pub enum SealedKind {
     TotpSecret,
     /// A data source's credentials (`credentials`), bound to the resource id.
     Credentials,
+    /// An identity provider's OIDC client secret (`sso_providers`), bound to the provider id.
+    SsoClientSecret,
 }
 
 impl SealedKind {
@@ -466,6 +468,7 @@ impl SealedKind {
         match self {
             SealedKind::TotpSecret => format!("mfa_totp:{key}"),
             SealedKind::Credentials => format!("credentials:{key}"),
+            SealedKind::SsoClientSecret => format!("sso_client_secret:{key}"),
         }
     }
 }

@@ -9,6 +9,7 @@
 mod access;
 mod people;
 mod records;
+mod sso;
 
 pub use access::{IndexStore, NodeLease, ResourceStore, ShareKey, ShareStore, TeamStore};
 pub use people::{
@@ -16,6 +17,7 @@ pub use people::{
     UserFilter, UserStore,
 };
 pub use records::{AuditFilter, AuditStore, JobStore, ReviewFacts, ReviewStore, ScimStore, SettingsStore};
+pub use sso::SsoStore;
 
 use crate::error::Result;
 use crate::types::{ResourceId, TeamId};
@@ -87,6 +89,7 @@ pub trait Tx:
     + JobStore
     + SettingsStore
     + ScimStore
+    + SsoStore
     + Send
 {
     /// Makes the transaction's changes durable (a no-op for read connections).
@@ -99,6 +102,6 @@ pub trait Tx:
 pub mod prelude {
     pub use super::{
         ApiTokenStore, AuditStore, IndexStore, JobStore, LinkStore, MfaStore, ResourceStore, ReviewStore, ScimStore, ServiceAccountStore,
-        SessionStore, SettingsStore, ShareStore, SignInStore, Store, TeamStore, ThrottleStore, Tx, UserStore,
+        SessionStore, SettingsStore, ShareStore, SignInStore, SsoStore, Store, TeamStore, ThrottleStore, Tx, UserStore,
     };
 }

@@ -39,6 +39,8 @@ pub struct App {
     proxies: Arc<TrustedProxies>,
     /// The first start's set-up token (see `first_admin`).
     first_admin: Arc<crate::first_admin::FirstAdmin>,
+    /// The OpenID Providers' discovery documents and keys, cached (see `sso`).
+    oidc: Arc<crate::sso::Oidc>,
     /// The data directory's shared lock, held while this process uses it (see `datadir`).
     _in_use: std::fs::File,
 }
@@ -79,7 +81,8 @@ pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> 
     // Until this process serves (and holds an index of its own), its writes only wait for the
     // serving nodes to apply them: the break-glass command line is a writer like any other.
     store.set_commit_hook(keyward_core::index::sync::Cluster::writer_only(store.clone()));
-    Ok(App { kw, config: Arc::new(config), store, proxies, first_admin: Arc::default(), _in_use: in_use })
+    let oidc = Arc::new(crate::sso::Oidc::new()?);
+    Ok(App { kw, config: Arc::new(config), store, proxies, first_admin: Arc::default(), oidc, _in_use: in_use })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -117,8 +120,13 @@ impl App {
 
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
-        let state =
-            AppState { kw: self.kw.clone(), config: self.config.clone(), metrics: metrics_handle(), first_admin: self.first_admin.clone() };
+        let state = AppState {
+            kw: self.kw.clone(),
+            config: self.config.clone(),
+            metrics: metrics_handle(),
+            first_admin: self.first_admin.clone(),
+            oidc: self.oidc.clone(),
+        };
         let (api_router, mut openapi) = api::router().split_for_parts();
         api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
         let openapi = api::complete_contract(openapi);

@@ -15,6 +15,7 @@ pub mod mailer;
 pub mod origin;
 pub mod refusals;
 pub mod scim;
+pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod web;

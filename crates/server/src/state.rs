@@ -13,4 +13,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The first start's set-up token, while no admin exists.
     pub first_admin: Arc<FirstAdmin>,
+    /// OIDC sign-in's cache of the providers' discovery documents and keys.
+    pub oidc: Arc<crate::sso::Oidc>,
 }

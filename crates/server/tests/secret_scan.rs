@@ -126,6 +126,17 @@ async fn run_flows(app: &TestApp, mail: &(dyn Fn(usize) -> Option<String> + Sync
     s.add("password", ADMIN_PASSWORD);
     let admin = sign_in(app, ADMIN_EMAIL, ADMIN_PASSWORD, None, &mut s).await;
 
+    // An identity provider's client secret: sealed at rest, never shown back or audited.
+    let sso_secret = "Oidc-Client-Secret-7Hq2-zz";
+    s.add("SSO client secret", sso_secret);
+    let (status, p) = admin
+        .post(
+            "/api/v1/sso/providers",
+            json!({ "name": "Okta", "slug": "okta", "issuer": "https://idp.example.com", "client_id": "kw", "client_secret": sso_secret }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+
     // A mistyped password is a secret too.
     let typo = "Correct-Horse-7-Batery";
     s.add("mistyped password", typo);

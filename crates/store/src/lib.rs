@@ -19,6 +19,7 @@ mod sessions;
 mod settings;
 mod shares;
 mod sign_ins;
+mod sso;
 mod teams;
 mod throttles;
 mod tokens;
@@ -51,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
     (11, "service_accounts", include_str!("../migrations/0011_service_accounts.sql")),
     (12, "scim", include_str!("../migrations/0012_scim.sql")),
+    (13, "sso", include_str!("../migrations/0013_sso.sql")),
 ];
 
 /// Which engine a URL selects.
@@ -253,6 +255,9 @@ fn unique_conflict(constraint: Option<&str>, message: &str) -> Error {
         "users_email_key_key" | "users.email_key" => Error::conflict("email_taken", "A user or invitation with this email already exists."),
         "scim_users_user_name_key_key" | "scim_users.user_name_key" => {
             Error::conflict("user_name_taken", "A user with this userName already exists.")
+        }
+        "sso_providers_slug_key" | "sso_providers.slug" => {
+            Error::conflict("slug_taken", "Another identity provider already uses this slug.")
         }
         "teams_name_key_key" | "teams.name_key" => Error::conflict("team_name_taken", "A team with this name already exists."),
         "access_reviews_period_key" | "access_reviews.period" => {

@@ -183,6 +183,9 @@ impl ResourceStore for SqlTx {
         let creds: Vec<(String, String)> =
             sqlx::query_as("SELECT resource_id, sealed FROM credentials").fetch_all(self.c()).await.map_err(db_err)?;
         out.extend(creds.into_iter().map(|(key, sealed)| SealedValue { kind: SealedKind::Credentials, key, sealed }));
+        let sso: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, client_secret FROM sso_providers").fetch_all(self.c()).await.map_err(db_err)?;
+        out.extend(sso.into_iter().map(|(key, sealed)| SealedValue { kind: SealedKind::SsoClientSecret, key, sealed }));
         Ok(out)
     }
 
@@ -190,6 +193,7 @@ impl ResourceStore for SqlTx {
         let q = match v.kind {
             SealedKind::TotpSecret => "UPDATE mfa_totp SET secret = $2 WHERE user_id = $1",
             SealedKind::Credentials => "UPDATE credentials SET sealed = $2 WHERE resource_id = $1",
+            SealedKind::SsoClientSecret => "UPDATE sso_providers SET client_secret = $2 WHERE id = $1",
         };
         sqlx::query(q).bind(&v.key).bind(&v.sealed).execute(self.c()).await.map_err(db_err)?;
         Ok(())

@@ -2,6 +2,7 @@
 //! database (SQLite always; PostgreSQL when `KEYWARD_TEST_DATABASE_URL` is set), and a small
 //! HTTP client that keeps cookies and the CSRF token.
 
+pub mod idp;
 pub mod smtp;
 pub mod worlds;
 

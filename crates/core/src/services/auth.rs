@@ -58,6 +58,8 @@ impl Keyward {
     /// counted before the password is checked, so parallel guesses get no more than sequential ones.
     pub async fn login(&self, meta: &RequestMeta, email: &str, password: &Password) -> Result<LoginOutcome> {
         let email = Email::parse(email)?;
+        // Why before the password: these people's passwords are not what lets them in.
+        self.refuse_if_sso_required(email.as_str()).await?;
         let key = email.key();
         let now = self.clock.now();
         let keys = self.sign_in_keys(meta, &key, now);
@@ -199,7 +201,11 @@ impl Keyward {
         if !user.can_act(now) {
             return Err(Error::Unauthenticated);
         }
-        let (mfa_deadline, mfa_restricted) = mfa_standing(&policy.mfa, &user, now);
+        let (mut mfa_deadline, mut mfa_restricted) = mfa_standing(&policy.mfa, &user, now);
+        // A trusted provider's second factor satisfied the policy for this session.
+        if mfa_deadline.is_some() && self.session_mfa_by_provider(session.id).await? {
+            (mfa_deadline, mfa_restricted) = (None, false);
+        }
         if now - session.last_seen_at >= TOUCH_EVERY {
             let mut tx = self.store.write().await?;
             tx.touch_session(session.id, now).await?;

@@ -27,6 +27,8 @@ pub mod service_accounts;
 pub mod setup;
 pub mod shares;
 pub mod sharing;
+pub mod sso;
+pub mod sso_admin;
 pub mod teams;
 pub mod throttle;
 pub mod users;

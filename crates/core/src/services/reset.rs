@@ -22,6 +22,7 @@ impl Keyward {
     /// time, whether or not the account exists: the email goes out in the background.
     pub async fn request_password_reset(&self, meta: &RequestMeta, email: &str) -> Result<()> {
         let email = Email::parse(email)?;
+        self.refuse_if_sso_required(email.as_str()).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let user = tx.user_by_email(&email.key()).await?.filter(|u| u.status == UserStatus::Active && !u.is_service());
@@ -62,6 +63,7 @@ impl Keyward {
         let info = find_reset_link(tx.as_mut(), token, now).await?;
         let policy = self.security_policy(tx.as_mut()).await?;
         drop(tx);
+        self.refuse_if_sso_required(&info.user.email).await?;
         policy.password.check(new_password, &[&info.user.email, &info.user.full_name])?;
         let hash = self.hasher.hash(new_password, self.salt()).await?;
         let mut tx = self.store.write().await?;

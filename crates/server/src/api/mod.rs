@@ -13,6 +13,7 @@ pub(crate) mod reviews;
 mod scim;
 mod service_accounts;
 mod shares;
+pub(crate) mod sso;
 mod teams;
 pub(crate) mod users;
 
@@ -41,6 +42,7 @@ pub use ops::{healthz, metrics, readyz};
         (name = "ops", description = "Health and metrics"),
         (name = "access-reviews", description = "Quarterly access reviews"),
         (name = "service-accounts", description = "Service accounts for the platform and their scoped tokens"),
+        (name = "sso", description = "Single sign-on: the OpenID Providers people sign in through"),
         (name = "scim", description = "SCIM 2.0 provisioning (/scim/v2, with a SCIM token) and its tokens and role settings"),
     )
 )]
@@ -133,7 +135,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         // SCIM provisioning: the admin's side here, the protocol under /scim/v2
         .routes(routes!(scim::create_token, scim::list_tokens))
         .routes(routes!(scim::revoke_token))
-        .routes(routes!(scim::get_settings, scim::put_settings));
+        .routes(routes!(scim::get_settings, scim::put_settings))
+        // single sign-on (OIDC): the providers; the sign-in itself is under /auth/oidc
+        .routes(routes!(sso::list_providers, sso::create_provider))
+        .routes(routes!(sso::get_provider, sso::update_provider, sso::delete_provider));
     crate::scim::routes(router)
 }
 

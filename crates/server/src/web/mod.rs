@@ -13,6 +13,8 @@ mod service_accounts;
 mod session;
 mod settings;
 mod sharing;
+mod sso;
+mod sso_settings;
 mod teams;
 mod users;
 
@@ -43,6 +45,11 @@ pub fn router() -> Router<AppState> {
         .route("/setup/{token}", get(first_admin::link_page))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/login/mfa", post(session::login_mfa_submit))
+        .route("/auth/oidc/{provider}/start", get(sso::start))
+        .route("/auth/oidc/{provider}/callback", get(sso::callback))
+        .route("/settings/sso", get(sso_settings::list).post(sso_settings::create))
+        .route("/settings/sso/{id}", get(sso_settings::show).post(sso_settings::update))
+        .route("/settings/sso/{id}/delete", post(sso_settings::delete))
         .route("/account/mfa/start", post(account::mfa_start))
         .route("/account/mfa/setup", get(account::mfa_setup))
         .route("/account/mfa/verify", post(account::mfa_verify))

@@ -54,6 +54,16 @@ pub struct LoginPage {
     notice: Option<String>,
     email: String,
     next: String,
+    /// "Sign in with …" buttons: (slug, name) of each enabled identity provider.
+    providers: Vec<(String, String)>,
+    /// After signing out of a session a provider opened: (its name, its end-session URL).
+    provider_sign_out: Option<(String, String)>,
+}
+
+/// The enabled identity providers for the sign-in buttons (none when they cannot be read: the
+/// password form still works).
+async fn sign_in_buttons(state: &AppState) -> Vec<(String, String)> {
+    state.kw.sign_in_providers().await.unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -61,6 +71,8 @@ pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
     reset: Option<String>,
+    /// The provider whose session just ended (to offer its own sign-out).
+    sso: Option<String>,
 }
 
 pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
@@ -74,7 +86,13 @@ pub async fn login_page(State(state): State<AppState>, jar: CookieJar, Query(q):
     {
         return Redirect::to(&next_of(&state, q.next.as_deref().unwrap_or("/"))).into_response();
     }
+    let provider_sign_out = match (&q.signed_out, &q.sso) {
+        (Some(_), Some(slug)) => super::sso::provider_sign_out(&state, slug).await,
+        _ => None,
+    };
     LoginPage {
+        providers: sign_in_buttons(&state).await,
+        provider_sign_out,
         chrome: Chrome::anonymous(&state),
         error: None,
         notice: match (q.signed_out, q.reset) {
@@ -113,6 +131,8 @@ pub async fn login_submit(
         Err(e) => {
             let d = describe(&e);
             let page = LoginPage {
+                providers: sign_in_buttons(&state).await,
+                provider_sign_out: None,
                 chrome: Chrome::anonymous(&state),
                 error: Some(d.message),
                 notice: None,
@@ -128,6 +148,12 @@ pub async fn login_submit(
 pub(super) fn signed_in_redirect(state: &AppState, jar: CookieJar, signed_in: &SignedIn, next: &str) -> Response {
     let to = if signed_in.session.mfa_pending { "/account/security".to_owned() } else { next_of(state, next) };
     (jar.add(session_cookie(state, signed_in)).add(device_cookie(state, signed_in)), Redirect::to(&to)).into_response()
+}
+
+/// The code step of a sign-in (after a password, or after an identity provider that did not
+/// satisfy the MFA policy).
+pub(super) fn mfa_page(state: &AppState, mfa_token: String, next: &str) -> Response {
+    MfaPage { chrome: Chrome::anonymous(state), mfa_token, next: next_of(state, next), error: None }.into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -160,6 +186,8 @@ pub async fn login_mfa_submit(
         Ok(signed_in) => signed_in_redirect(&state, jar, &signed_in, &form.next),
         Err(e @ Error::Conflict { .. }) => {
             let page = LoginPage {
+                providers: sign_in_buttons(&state).await,
+                provider_sign_out: None,
                 chrome: Chrome::anonymous(&state),
                 error: Some(super::say(&e)),
                 notice: None,
@@ -184,10 +212,19 @@ pub async fn login_mfa_submit(
 pub struct Empty {}
 
 pub async fn logout(State(state): State<AppState>, jar: CookieJar, form: CsrfForm<Empty, true>) -> Response {
+    // A session an identity provider opened: the sign-in page then offers its sign-out too.
+    let provider = match form.actor.session_id() {
+        Some(id) => state.kw.sso_provider_of_session(id).await.ok().flatten(),
+        None => None,
+    };
     if let Err(error) = state.kw.logout(&form.actor).await {
         return PageError { error, chrome: Chrome::anonymous(&state) }.into_response();
     }
-    (jar.add(clear_cookie(&state)), Redirect::to("/login?signed_out=1")).into_response()
+    let to = match provider {
+        Some(p) => format!("/login?signed_out=1&sso={}", super::urlencode(&p.slug)),
+        None => "/login?signed_out=1".to_owned(),
+    };
+    (jar.add(clear_cookie(&state)), Redirect::to(&to)).into_response()
 }
 
 #[derive(Template, WebTemplate)]
