@@ -2,7 +2,7 @@
 //! PostgreSQL. A service takes one `Tx` per request: a read connection, or one write
 //! transaction that holds the change and its audit event together.
 
-use crate::access::{Grant, Kind, Subject};
+use crate::access::{Grant, Kind, Level, Subject};
 use crate::chain::StoredEvent;
 use crate::error::Result;
 use crate::model::{
@@ -32,6 +32,18 @@ pub trait Store: Send + Sync {
     /// A listener told of every committed change by the database (PostgreSQL's NOTIFY); `None`
     /// where there is none (SQLite: nodes poll the change log).
     async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
+    /// Streams every team membership, then every share (in table order), into `sink`: the bulk
+    /// of what the authorization index loads at start-up, one query per table, one snapshot.
+    async fn stream_index_rows(&self, sink: &mut (dyn FnMut(IndexRow) -> Result<()> + Send)) -> Result<()>;
+}
+
+/// A row of the bulk the authorization index loads at start-up (`Store::stream_index_rows`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexRow {
+    /// A team membership.
+    Member(TeamId, UserId),
+    /// A share as the index keeps it (no id, no creation time).
+    Share { resource: ResourceId, subject: Subject, level: Level, expires_at: Option<OffsetDateTime> },
 }
 
 /// Runs after a transaction that changed access data has committed (the index's sync).
