@@ -32,14 +32,19 @@ pub trait Store: Send + Sync {
     /// A listener told of every committed change by the database (PostgreSQL's NOTIFY); `None`
     /// where there is none (SQLite: nodes poll the change log).
     async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
-    /// Streams every team membership, then every share (in table order), into `sink`: the bulk
-    /// of what the authorization index loads at start-up, one query per table, one snapshot.
+    /// Streams every user, then every resource, team membership and share (each table in its
+    /// own order) into `sink`: what the authorization index loads at start-up, one query per
+    /// table, from one snapshot.
     async fn stream_index_rows(&self, sink: &mut (dyn FnMut(IndexRow) -> Result<()> + Send)) -> Result<()>;
 }
 
 /// A row of the bulk the authorization index loads at start-up (`Store::stream_index_rows`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum IndexRow {
+    /// A user, without the password hash.
+    User(User),
+    /// A resource.
+    Resource(Resource),
     /// A team membership.
     Member(TeamId, UserId),
     /// A share as the index keeps it (no id, no creation time).

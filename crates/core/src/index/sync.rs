@@ -306,39 +306,27 @@ async fn whole_transactions(tx: &mut dyn Tx, applied: i64) -> Result<(Vec<(i64, 
 pub(crate) async fn load_all(store: &dyn Store, tx: &mut dyn Tx) -> Result<IndexData> {
     let started = std::time::Instant::now();
     let mut d = IndexData::default();
-    let mut after = None;
-    loop {
-        let page = tx.users_page(after, PAGE).await?;
-        after = page.last().map(|u| u.id);
-        let n = page.len() as i64;
-        page.into_iter().for_each(|u| d.put_user(u));
-        if n < PAGE {
-            break;
-        }
-    }
-    let mut after = None;
-    loop {
-        let page = tx.resources_page(after, PAGE).await?;
-        after = page.last().map(|r| r.id);
-        let n = page.len() as i64;
-        page.into_iter().for_each(|r| d.put_resource(r, &[]));
-        if n < PAGE {
-            break;
-        }
-    }
-    d.link_workspaces();
-    tracing::info!(
-        users = d.user.len(),
-        resources = d.ordered.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "loading the authorization index: users and resources read"
-    );
-    let mut teams: HashMap<UserId, SmallVec<[TeamId; 4]>> = HashMap::with_capacity(d.user.len());
-    let mut shares = 0usize;
+    let mut teams: HashMap<UserId, SmallVec<[TeamId; 4]>> = HashMap::new();
+    let (mut resources, mut shares) = (0usize, 0usize);
     store
         .stream_index_rows(&mut |row| {
             match row {
-                IndexRow::Member(t, u) => teams.entry(u).or_default().push(t),
+                IndexRow::User(u) => d.put_user(u),
+                IndexRow::Resource(r) => {
+                    d.put_resource(r, &[]);
+                    resources += 1;
+                }
+                IndexRow::Member(t, u) => {
+                    if teams.is_empty() {
+                        tracing::info!(
+                            users = d.user.len(),
+                            resources,
+                            ms = started.elapsed().as_millis() as u64,
+                            "loading the authorization index: users and resources read"
+                        );
+                    }
+                    teams.entry(u).or_default().push(t);
+                }
                 IndexRow::Share { resource, subject, level, expires_at } => {
                     d.add_share(resource, &subject, level, expires_at);
                     shares += 1;
@@ -350,6 +338,7 @@ pub(crate) async fn load_all(store: &dyn Store, tx: &mut dyn Tx) -> Result<Index
             Ok(())
         })
         .await?;
+    d.link_workspaces();
     for (u, ts) in teams {
         d.set_teams(u, &ts);
     }
