@@ -5,8 +5,13 @@
 //! Why not the pool's `Any` connections: `Any` turns each row into owned values (a `String` per
 //! text column) before it can be read, and these are over a million rows; the engine's own rows
 //! lend their text, and only what the index keeps is read (no password hashes, no share ids).
-//! Why a large row channel: SQLite runs on a thread of its own that hands rows over in batches
-//! of this size, and on a busy machine every hand-over waits for the scheduler.
+//!
+//! Why memberships and shares come packed, one row per user and per resource: each row crosses
+//! the driver at a cost of its own (on SQLite, a hand-over from the thread that runs SQLite, a
+//! copy and an allocation per value, which on a busy machine also wait for the scheduler), and
+//! shares are ten times as many as resources. The database joins them into one text (fields
+//! split by a space, items by a comma: ids, levels, kinds and numbers hold neither) and the
+//! loader splits it; anything else it finds is an error, never skipped.
 
 use crate::convert::time_of;
 use crate::{Engine, db_err};
@@ -16,31 +21,36 @@ use keyward_core::model::{Resource, User};
 use keyward_core::store::IndexRow;
 use keyward_core::types::{ResourceId, Role, TeamId, UserId, UserKind, UserStatus};
 use keyward_core::{Error, Result};
-use sqlx::{ColumnIndex, Connection, Database, Decode, Row, Type};
+use sqlx::{ColumnIndex, Connection, Decode, Row, Type};
 use std::str::FromStr;
 use time::OffsetDateTime;
 
 const USERS: &str = "SELECT id, email, full_name, role, status, mfa_enabled, created_at, updated_at, last_active_at, access_expires_at, role_changed_at, kind FROM users";
 const RESOURCES: &str = "SELECT id, kind, name, owner_id, team_id, project_id, cpu_millis, memory_mib, storage_gib, visibility, created_at, updated_at FROM resources";
-const MEMBERS: &str = "SELECT team_id, user_id FROM team_members";
-// No ORDER BY: a scan in table order, no sort and no index walk; the index adds shares one by one.
-const SHARES: &str = "SELECT resource_id, subject_type, subject_id, level, expires_at FROM shares";
+const SQLITE_MEMBERS: &str = "SELECT user_id, group_concat(team_id, ',') FROM team_members GROUP BY user_id";
+const PG_MEMBERS: &str = "SELECT user_id, string_agg(team_id, ',') FROM team_members GROUP BY user_id";
+const SQLITE_SHARES: &str = "SELECT resource_id, group_concat(subject_type || ' ' || subject_id || ' ' || level || ' ' || \
+     COALESCE(CAST(expires_at AS TEXT), ''), ',') FROM shares GROUP BY resource_id";
+const PG_SHARES: &str = "SELECT resource_id, string_agg(subject_type || ' ' || subject_id || ' ' || level || ' ' || \
+     COALESCE(CAST(expires_at AS TEXT), ''), ',') FROM shares GROUP BY resource_id";
 
-/// Rows SQLite's thread may hand over at once.
-const ROW_CHANNEL: usize = 4096;
+/// Rows SQLite's thread may hand over at once (more than sqlx's 50, few enough to stay in cache).
+const ROW_CHANNEL: usize = 256;
 
-/// Runs `sql` on connection `c` and gives each row, decoded by `decode`, to `sink`.
+type Sink<'a> = &'a mut (dyn FnMut(IndexRow) -> Result<()> + Send);
+
+/// Runs `sql` on connection `c` and has `decode` give what each row holds to `sink`.
 macro_rules! each {
     ($c:ident, $sql:expr, $decode:ident, $sink:ident) => {{
         let mut rows = sqlx::query($sql).fetch(&mut $c);
         while let Some(row) = rows.try_next().await.map_err(db_err)? {
-            $sink($decode(&row)?)?;
+            $decode(&row, &mut *$sink)?;
         }
     }};
 }
 
 /// Streams the users, resources, memberships and shares of the database at `url`, in that order.
-pub async fn stream(url: &str, engine: Engine, sink: &mut (dyn FnMut(IndexRow) -> Result<()> + Send)) -> Result<()> {
+pub async fn stream(url: &str, engine: Engine, sink: Sink<'_>) -> Result<()> {
     match engine {
         Engine::Sqlite => {
             // Why read-only: this connection only ever reads, whatever the URL's mode allows.
@@ -49,8 +59,8 @@ pub async fn stream(url: &str, engine: Engine, sink: &mut (dyn FnMut(IndexRow) -
             sqlx::raw_sql("BEGIN").execute(&mut c).await.map_err(db_err)?;
             each!(c, USERS, user, sink);
             each!(c, RESOURCES, resource, sink);
-            each!(c, MEMBERS, member, sink);
-            each!(c, SHARES, share, sink);
+            each!(c, SQLITE_MEMBERS, members, sink);
+            each!(c, SQLITE_SHARES, shares, sink);
             c.close().await.map_err(db_err)
         }
         Engine::Postgres => {
@@ -58,8 +68,8 @@ pub async fn stream(url: &str, engine: Engine, sink: &mut (dyn FnMut(IndexRow) -
             sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut c).await.map_err(db_err)?;
             each!(c, USERS, user, sink);
             each!(c, RESOURCES, resource, sink);
-            each!(c, MEMBERS, member, sink);
-            each!(c, SHARES, share, sink);
+            each!(c, PG_MEMBERS, members, sink);
+            each!(c, PG_SHARES, shares, sink);
             c.close().await.map_err(db_err)
         }
     }
@@ -102,14 +112,14 @@ fn uuid(s: &str) -> Result<uuid::Uuid> {
 }
 
 /// A user as `users::from_row` reads one, without the password hash (the index never keeps it).
-fn user<'r, R: Row>(row: &'r R) -> Result<IndexRow>
+fn user<'r, R: Row>(row: &'r R, sink: Sink<'_>) -> Result<()>
 where
     usize: ColumnIndex<R>,
     &'r str: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
     Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(IndexRow::User(User {
+    sink(IndexRow::User(User {
         id: UserId(uuid(text(row, 0)?)?),
         email: text(row, 1)?.to_owned(),
         full_name: text(row, 2)?.to_owned(),
@@ -127,14 +137,14 @@ where
 }
 
 /// A resource as `resources::resource_from_row` reads one.
-fn resource<'r, R: Row>(row: &'r R) -> Result<IndexRow>
+fn resource<'r, R: Row>(row: &'r R, sink: Sink<'_>) -> Result<()>
 where
     usize: ColumnIndex<R>,
     &'r str: Decode<'r, R::Database> + Type<R::Database>,
     Option<&'r str>: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(IndexRow::Resource(Resource {
+    sink(IndexRow::Resource(Resource {
         id: ResourceId(uuid(text(row, 0)?)?),
         kind: text(row, 1)?.parse()?,
         name: text(row, 2)?.to_owned(),
@@ -150,24 +160,38 @@ where
     }))
 }
 
-fn member<'r, R: Row>(row: &'r R) -> Result<IndexRow>
+/// A user's teams: `team,team,…`.
+fn members<'r, R: Row>(row: &'r R, sink: Sink<'_>) -> Result<()>
 where
     usize: ColumnIndex<R>,
     &'r str: Decode<'r, R::Database> + Type<R::Database>,
 {
-    Ok(IndexRow::Member(TeamId(uuid(text(row, 0)?)?), UserId(uuid(text(row, 1)?)?)))
+    let user = UserId(uuid(text(row, 0)?)?);
+    for team in text(row, 1)?.split(',') {
+        sink(IndexRow::Member(TeamId(uuid(team)?), user))?;
+    }
+    Ok(())
 }
 
-fn share<'r, R: Row>(row: &'r R) -> Result<IndexRow>
+/// A resource's shares: `subject_type subject_id level expires_at,…` (the id and the end empty
+/// when there is none).
+fn shares<'r, R: Row>(row: &'r R, sink: Sink<'_>) -> Result<()>
 where
     usize: ColumnIndex<R>,
     &'r str: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    R::Database: Database,
 {
-    let (kind, id) = (text(row, 1)?, text(row, 2)?);
-    let subject = Subject::from_parts(kind, Some(id)).map_err(|_| Error::internal_msg(format!("bad stored share subject {kind}:{id}")))?;
-    let level = Level::parse_share(text(row, 3)?).map_err(|_| Error::internal_msg("unknown stored share level"))?;
-    let expires_at = row.try_get::<Option<i64>, _>(4).map_err(Error::internal)?.map(time_of).transpose()?;
-    Ok(IndexRow::Share { resource: ResourceId(uuid(text(row, 0)?)?), subject, level, expires_at })
+    let resource = ResourceId(uuid(text(row, 0)?)?);
+    for packed in text(row, 1)?.split(',') {
+        let bad = || Error::internal_msg(format!("bad stored share of resource {resource}"));
+        let mut f = packed.splitn(4, ' ');
+        let (Some(kind), Some(id), Some(level), Some(end)) = (f.next(), f.next(), f.next(), f.next()) else { return Err(bad()) };
+        let subject = Subject::from_parts(kind, Some(id)).map_err(|_| bad())?;
+        let level = Level::parse_share(level).map_err(|_| bad())?;
+        let expires_at = match end {
+            "" => None,
+            ms => Some(time_of(ms.parse::<i64>().map_err(|_| bad())?)?),
+        };
+        sink(IndexRow::Share { resource, subject, level, expires_at })?;
+    }
+    Ok(())
 }
