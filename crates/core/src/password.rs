@@ -339,6 +339,30 @@ mod tests {
         assert!(rules(&pw).contains(&"max_length"));
     }
 
+    #[cfg(target_os = "linux")]
+    fn nice_of_this_thread() -> i32 {
+        // SAFETY: getpriority of the calling thread; no pointers involved.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::syscall(libc::SYS_gettid) as libc::id_t) }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_below_the_rest_of_the_process() {
+        let h = PasswordHasher::new(1).unwrap();
+        let here = nice_of_this_thread();
+        let there = h.run(nice_of_this_thread).await.unwrap();
+        assert_eq!(there, (here + HASH_NICE).min(19));
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_leaves_the_hasher_working() {
+        let h = PasswordHasher::new(1).unwrap();
+        assert!(h.run(|| -> u8 { panic!("a job that fails") }).await.is_err());
+        let pw = Password::new("Correct-Horse-7-Battery");
+        let stored = h.hash(&pw, [2u8; 16]).await.unwrap();
+        assert!(h.verify(&pw, Some(&stored)).await.unwrap());
+    }
+
     #[tokio::test]
     async fn hash_and_verify() {
         let h = PasswordHasher::new(2).unwrap();
