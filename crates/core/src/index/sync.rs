@@ -361,15 +361,6 @@ pub(crate) async fn load_all(store: &dyn Store, tx: &mut dyn Tx) -> Result<Index
     Ok(d)
 }
 
-/// The change log's text form of a share's subject (the shares page key).
-pub fn subject_key(s: &crate::access::Subject) -> (&'static str, String) {
-    match s {
-        crate::access::Subject::User(u) => ("user", u.to_string()),
-        crate::access::Subject::Team(t) => ("team", t.to_string()),
-        crate::access::Subject::AllUsers => ("all_users", String::new()),
-    }
-}
-
 async fn policy(tx: &mut dyn Tx) -> Result<SecurityPolicy> {
     Ok(match tx.setting(SECURITY_POLICY_KEY).await? {
         Some(json) => serde_json::from_str(&json).map_err(crate::Error::internal)?,
