@@ -28,6 +28,8 @@ pub fn binary() -> anyhow::Result<(PathBuf, Vec<String>)> {
 /// until SIGTERM.
 pub async fn serve() -> anyhow::Result<()> {
     let config = keyward_server::Config::load(None, &keyward_server::Overrides::default())?;
+    // Logs as `keyward serve` writes them (the index load reports its progress and time).
+    keyward_server::telemetry::init_logging(&config);
     let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await?;
     let addr = listener.local_addr()?;
     let app = keyward_server::open(config, std::sync::Arc::new(keyward_core::clock::SystemClock)).await?;
@@ -127,6 +129,14 @@ impl Server {
         }
         server.startup = started.elapsed();
         Ok(server)
+    }
+
+    /// The index load's own time as the server logged it (`authorization index loaded … ms=N`).
+    pub fn index_load_ms(&self) -> Option<u64> {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        let line = log.iter().rev().find(|l| l.contains("authorization index loaded"))?;
+        let rest = &line[line.find(" ms=")? + 4..];
+        rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
     }
 
     pub fn last_lines(&self) -> String {

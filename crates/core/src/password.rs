@@ -4,7 +4,7 @@ use crate::error::{Error, Result, RuleFailure};
 use crate::secret::Secret;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// The longest password accepted; it bounds the cost of hashing, not the user's choice.
@@ -189,19 +189,87 @@ fn is_easy_to_guess(password: &str, user_inputs: &[&str]) -> bool {
 
 /// Hashes and verifies passwords with Argon2id at OWASP's parameters (19 MiB, t=2, p=1).
 ///
-/// Why a semaphore and `spawn_blocking`: each hash costs ~15 ms of CPU and 19 MiB; bounding the
-/// concurrent ones by the core count keeps a flood of sign-ins from stalling every other request.
+/// Why permits and threads of its own: each hash costs ~15 ms of CPU and 19 MiB. The permits
+/// bound the hashes at once (and so the memory); the hashes run on `parallelism` threads of
+/// their own at a lower scheduling priority (`HASH_NICE`), so a sign-in alone gets every idle
+/// core while a flood of sign-ins cannot take the cores from the async workers that answer
+/// checks and every other request: the kernel gives those first call on the CPU.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     dummy_hash: Arc<String>,
 }
 
+/// How much lower the hashing threads run than the rest of the process (Linux nice steps: at
+/// +10 a busy async worker gets about nine tenths of a core that a hash also wants).
+const HASH_NICE: i32 = 10;
+
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads; they end when the last hasher that feeds them is dropped.
+struct HashPool {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    fn start(threads: usize) -> Result<HashPool> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("keyward-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panicking job drops its answer (the caller sees an error); the thread stays.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(Error::internal)?;
+        }
+        Ok(HashPool { jobs: tx })
+    }
+
+    fn submit(&self, job: Job) -> Result<()> {
+        self.jobs.send(job).map_err(|_| Error::internal_msg("the password hashing threads stopped"))
+    }
+}
+
+/// Lowers the calling thread's scheduling priority by `HASH_NICE`.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread: gettid has no preconditions, and
+    // setpriority(PRIO_PROCESS, tid) changes the nice value of that one thread on Linux.
+    let failed = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, HASH_NICE) != 0
+    };
+    if failed {
+        tracing::warn!("could not lower the priority of a password hashing thread; sign-in floods may slow other requests");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 impl PasswordHasher {
-    /// A hasher allowing `parallelism` hashes at once (at least one).
+    /// A hasher allowing `parallelism` hashes at once (at least one), each on a thread of its own.
     pub fn new(parallelism: usize) -> Result<Self> {
         let dummy = hash_now("keyward-dummy-password-for-unknown-accounts", &[7u8; 16])?;
-        Ok(PasswordHasher { permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy_hash: Arc::new(dummy) })
+        let parallelism = parallelism.max(1);
+        Ok(PasswordHasher {
+            permits: Arc::new(Semaphore::new(parallelism)),
+            pool: Arc::new(HashPool::start(parallelism)?),
+            dummy_hash: Arc::new(dummy),
+        })
     }
 
     /// The PHC string of `password` with `salt` (16 random bytes from the caller's RNG).
@@ -223,8 +291,15 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+        // The permit goes with the job: it is released when the hash ends, even if the caller
+        // stopped waiting, so no more than `parallelism` hashes are ever queued or running.
+        let permit = self.permits.clone().acquire_owned().await.map_err(Error::internal)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.submit(Box::new(move || {
+            let _permit = permit;
+            let _ = tx.send(f());
+        }))?;
+        rx.await.map_err(Error::internal)
     }
 }
 
@@ -268,6 +343,30 @@ mod tests {
     fn too_long_is_refused() {
         let pw = format!("Aa1!{}", "k".repeat(MAX_PASSWORD_CHARS));
         assert!(rules(&pw).contains(&"max_length"));
+    }
+
+    #[cfg(target_os = "linux")]
+    fn nice_of_this_thread() -> i32 {
+        // SAFETY: getpriority of the calling thread; no pointers involved.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::syscall(libc::SYS_gettid) as libc::id_t) }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_below_the_rest_of_the_process() {
+        let h = PasswordHasher::new(1).unwrap();
+        let here = nice_of_this_thread();
+        let there = h.run(nice_of_this_thread).await.unwrap();
+        assert_eq!(there, (here + HASH_NICE).min(19));
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_leaves_the_hasher_working() {
+        let h = PasswordHasher::new(1).unwrap();
+        assert!(h.run(|| -> u8 { panic!("a job that fails") }).await.is_err());
+        let pw = Password::new("Correct-Horse-7-Battery");
+        let stored = h.hash(&pw, [2u8; 16]).await.unwrap();
+        assert!(h.verify(&pw, Some(&stored)).await.unwrap());
     }
 
     #[tokio::test]

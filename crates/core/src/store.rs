@@ -19,9 +19,12 @@ pub use people::{
 pub use records::{AuditFilter, AuditStore, JobStore, ReviewFacts, ReviewStore, ScimStore, SettingsStore};
 pub use sso::SsoStore;
 
+use crate::access::{Level, Subject};
 use crate::error::Result;
-use crate::types::{ResourceId, TeamId};
+use crate::model::{Resource, User};
+use crate::types::{ResourceId, TeamId, UserId};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 /// A database: hands out read connections and write transactions.
 #[async_trait]
@@ -40,6 +43,32 @@ pub trait Store: Send + Sync {
     /// A listener told of every committed change by the database (PostgreSQL's NOTIFY); `None`
     /// where there is none (SQLite: nodes poll the change log).
     async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
+    /// Streams every user, then every resource, team membership and share (each table in its
+    /// own order) into `sink`: what the authorization index loads at start-up, one query per
+    /// table, from one snapshot.
+    async fn stream_index_rows(&self, sink: &mut (dyn FnMut(IndexRow) -> Result<()> + Send)) -> Result<()>;
+}
+
+/// A row of the bulk the authorization index loads at start-up (`Store::stream_index_rows`).
+#[derive(Debug, Clone)]
+pub enum IndexRow {
+    /// A user, without the password hash.
+    User(User),
+    /// A resource.
+    Resource(Resource),
+    /// A team membership.
+    Member(TeamId, UserId),
+    /// A share as the index keeps it (no id, no creation time).
+    Share {
+        /// The resource shared.
+        resource: ResourceId,
+        /// Who it is shared with.
+        subject: Subject,
+        /// The level granted.
+        level: Level,
+        /// When the share stops counting, if ever.
+        expires_at: Option<OffsetDateTime>,
+    },
 }
 
 /// Runs after a transaction that changed access data has committed (the index's sync).

@@ -178,8 +178,10 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot load the authorization index: {e}"))?;
         self.store.set_commit_hook(keyward_core::index::sync::Cluster::for_node(node.clone()));
         let jobs = tokio::spawn(run_jobs(self.kw.clone(), std::time::Duration::from_secs(self.config.jobs_interval_seconds)));
+        let upkeep = tokio::spawn(metrics_upkeep());
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
         jobs.abort();
+        upkeep.abort();
         node.stop().await;
         self.store.close().await;
         Ok(())
@@ -228,6 +230,19 @@ async fn security_headers(
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     res
+}
+
+/// Drains the request-latency histograms into their buckets every few seconds. Why: the
+/// recorder keeps every sample until drained, and a server nobody scrapes would otherwise grow
+/// by each request it answers.
+async fn metrics_upkeep() {
+    let handle = metrics_handle();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
 }
 
 /// Background jobs, every `every`: access end dates, offboarding, access reviews and their

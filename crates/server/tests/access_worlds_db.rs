@@ -27,43 +27,54 @@ async fn random_worlds_through_the_database_match_the_reference(engine: Engine) 
     let seed = [7u8; 32];
     let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let mut checked = 0;
+    let mut written = Vec::new();
     for n in 0..WORLDS {
         let w = world().new_tree(&mut runner).expect("a world").current();
         let (users, resources) = write_world(&app, &w, n).await;
-        let mut checks = Vec::new();
-        for (u, uid) in users.iter().enumerate() {
-            for (r, rid) in resources.iter().enumerate() {
-                for action in Action::ALL {
-                    checks.push((
-                        u,
-                        r,
-                        action,
-                        json!({ "user_id": uid.to_string(), "action": action.as_str(), "resource_id": rid.to_string() }),
-                    ));
-                }
-            }
-        }
-        let (status, body) =
-            admin.post("/api/v1/authz/check-batch", json!({ "checks": checks.iter().map(|c| c.3.clone()).collect::<Vec<_>>() })).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        for ((u, r, action, _), got) in checks.iter().zip(body["results"].as_array().unwrap()) {
-            let expected = reference(&w, *u, *r);
-            let level = match got["level"].as_str().unwrap() {
-                "none" => Level::None,
-                "view" => Level::View,
-                "edit" => Level::Edit,
-                _ => Level::Full,
-            };
-            assert_eq!(level_number(level), expected, "world {n}, user {u}, resource {r}: {w:?}");
-            assert_eq!(
-                got["allowed"].as_bool().unwrap(),
-                reference_allows(expected, *action, w.resources[*r].kind),
-                "world {n} {action:?}"
-            );
-            checked += 1;
-        }
+        checked += check_world(&admin, &w, &users, &resources, &format!("world {n}")).await;
+        written.push((w, users, resources));
     }
     assert!(checked > WORLDS, "checked {checked} decisions");
+    // A node started now loads every world at once (the start-up load, not the changes):
+    // it answers exactly the same.
+    let fresh = app.second_node().await;
+    let admin = fresh.admin().await;
+    for (n, (w, users, resources)) in written.iter().enumerate() {
+        check_world(&admin, w, users, resources, &format!("world {n}, loaded at start-up")).await;
+    }
+}
+
+/// Asks every (user, resource, action) of `w` through the check-batch API and compares each
+/// answer with the reference evaluator; answers how many were checked.
+async fn check_world(admin: &common::Client, w: &World, users: &[UserId], resources: &[ResourceId], what: &str) -> usize {
+    let mut checks = Vec::new();
+    for (u, uid) in users.iter().enumerate() {
+        for (r, rid) in resources.iter().enumerate() {
+            for action in Action::ALL {
+                checks.push((
+                    u,
+                    r,
+                    action,
+                    json!({ "user_id": uid.to_string(), "action": action.as_str(), "resource_id": rid.to_string() }),
+                ));
+            }
+        }
+    }
+    let (status, body) =
+        admin.post("/api/v1/authz/check-batch", json!({ "checks": checks.iter().map(|c| c.3.clone()).collect::<Vec<_>>() })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for ((u, r, action, _), got) in checks.iter().zip(body["results"].as_array().unwrap()) {
+        let expected = reference(w, *u, *r);
+        let level = match got["level"].as_str().unwrap() {
+            "none" => Level::None,
+            "view" => Level::View,
+            "edit" => Level::Edit,
+            _ => Level::Full,
+        };
+        assert_eq!(level_number(level), expected, "{what}, user {u}, resource {r}: {w:?}");
+        assert_eq!(got["allowed"].as_bool().unwrap(), reference_allows(expected, *action, w.resources[*r].kind), "{what} {action:?}");
+    }
+    checks.len()
 }
 
 /// Writes a world straight to the store; answers the ids of its users and resources.

@@ -58,23 +58,42 @@ pub async fn changes_after(c: &mut AnyConnection, seq: i64, limit: i64) -> Resul
     Ok(rows.into_iter().filter_map(|(s, kind, key)| Change::from_columns(&kind, &key).map(|c| (s, c))).collect())
 }
 
+// The pages below are keyset pages: after the first, each starts where the last ended with a
+// row-value comparison, which both engines answer with a range scan of the key's index (an
+// `$1 IS NULL OR …` form made every page scan the table from its start).
+
 pub async fn users_page(c: &mut AnyConnection, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
-    let sql = format!("SELECT {} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2", users::COLUMNS);
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|u| u.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    let cols = users::COLUMNS;
+    let rows = match after {
+        None => sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM users ORDER BY id LIMIT $1"))).bind(limit).fetch_all(c).await,
+        Some(a) => {
+            sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM users WHERE id > $1 ORDER BY id LIMIT $2")))
+                .bind(a.to_string())
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+    }
+    .map_err(db_err)?;
     rows.iter().map(users::from_row).collect()
 }
 
 pub async fn memberships_page(c: &mut AnyConnection, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
-    let (t, u) = after.map_or((None, None), |(t, u)| (Some(t.to_string()), Some(u.to_string())));
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT team_id, user_id FROM team_members WHERE ($1 IS NULL OR team_id > $1 OR (team_id = $1 AND user_id > $2)) \
-         ORDER BY team_id, user_id LIMIT $3",
-    )
-    .bind(t)
-    .bind(u)
-    .bind(limit)
-    .fetch_all(c)
-    .await
+    let rows: Vec<(String, String)> = match after {
+        None => {
+            sqlx::query_as("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id LIMIT $1").bind(limit).fetch_all(c).await
+        }
+        Some((t, u)) => {
+            sqlx::query_as(
+                "SELECT team_id, user_id FROM team_members WHERE (team_id, user_id) > ($1, $2) ORDER BY team_id, user_id LIMIT $3",
+            )
+            .bind(t.to_string())
+            .bind(u.to_string())
+            .bind(limit)
+            .fetch_all(c)
+            .await
+        }
+    }
     .map_err(db_err)?;
     rows.into_iter()
         .map(|(t, u)| {
@@ -84,26 +103,64 @@ pub async fn memberships_page(c: &mut AnyConnection, after: Option<(TeamId, User
 }
 
 pub async fn resources_page(c: &mut AnyConnection, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
-    let sql = format!("SELECT {} FROM resources r WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2", resources::COLUMNS);
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|r| r.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    let cols = resources::COLUMNS;
+    let rows = match after {
+        None => sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM resources r ORDER BY r.id LIMIT $1"))).bind(limit).fetch_all(c).await,
+        Some(a) => {
+            sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM resources r WHERE r.id > $1 ORDER BY r.id LIMIT $2")))
+                .bind(a.to_string())
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+    }
+    .map_err(db_err)?;
     rows.iter().map(resource_from_row).collect()
 }
 
 pub async fn shares_page(c: &mut AnyConnection, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
-    let (r, t, i) = after.map_or((None, None, None), |(r, t, i)| (Some(r.to_string()), Some(t), Some(i)));
-    let sql = format!(
-        "SELECT {} FROM shares \
-         WHERE ($1 IS NULL OR resource_id > $1 OR (resource_id = $1 AND (subject_type > $2 OR (subject_type = $2 AND subject_id > $3)))) \
-         ORDER BY resource_id, subject_type, subject_id LIMIT $4",
-        shares::COLUMNS
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(r).bind(t).bind(i).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    let cols = shares::COLUMNS;
+    let rows = match after {
+        None => {
+            sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM shares ORDER BY resource_id, subject_type, subject_id LIMIT $1")))
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+        Some((r, t, i)) => {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {cols} FROM shares WHERE (resource_id, subject_type, subject_id) > ($1, $2, $3) \
+             ORDER BY resource_id, subject_type, subject_id LIMIT $4"
+            )))
+            .bind(r.to_string())
+            .bind(t)
+            .bind(i)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+        }
+    }
+    .map_err(db_err)?;
     rows.iter().map(share_from_row).collect()
 }
 
 pub async fn tokens_page(c: &mut AnyConnection, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2");
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(after.map(|t| t.to_string())).bind(limit).fetch_all(c).await.map_err(db_err)?;
+    let rows = match after {
+        None => {
+            sqlx::query(AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id LIMIT $1")))
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+        Some(a) => {
+            sqlx::query(AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2")))
+                .bind(a.to_string())
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+    }
+    .map_err(db_err)?;
     rows.iter().map(token_from_row).collect()
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod authz;
 mod chain;
 mod convert;
+mod index_rows;
 mod jobs;
 mod links;
 mod mfa;
@@ -28,7 +29,7 @@ mod users;
 
 use async_trait::async_trait;
 use keyward_core::chain::ChainKeys;
-use keyward_core::store::{ChangeListener, CommitHook, Store, Tx};
+use keyward_core::store::{ChangeListener, CommitHook, IndexRow, Store, Tx};
 use keyward_core::{Error, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -223,6 +224,10 @@ impl Store for SqlStore {
         let mut listener = sqlx::postgres::PgListener::connect(&self.url).await.map_err(db_err)?;
         listener.listen("keyward_authz").await.map_err(db_err)?;
         Ok(Some(Box::new(PgChanges(listener))))
+    }
+
+    async fn stream_index_rows(&self, sink: &mut (dyn FnMut(IndexRow) -> Result<()> + Send)) -> Result<()> {
+        index_rows::stream(&self.url, self.engine, sink).await
     }
 }
 

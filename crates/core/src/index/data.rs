@@ -217,15 +217,7 @@ impl IndexData {
         let facts: Vec<ShareFact> =
             shares.iter().map(|s| ShareFact { who: self.who(&s.subject), level: s.level, expires_at: s.expires_at }).collect();
         for f in &facts {
-            match f.who {
-                Who::User(u) => {
-                    if let Some(e) = self.user_mut(u) {
-                        e.shared.push(r);
-                    }
-                }
-                Who::Team(t) => grow(&mut self.team_shared, t).push(r),
-                Who::All => self.all_users_shared.push(r),
-            }
+            self.link_share(r, f.who);
         }
         self.shares += facts.len();
         if let Some(e) = self.user_mut(owner) {
@@ -242,6 +234,50 @@ impl IndexData {
         };
         self.ordered.insert(resource.id);
         *slot(&mut self.resource, r) = Some(ResourceEntry { resource, shares: facts, workspaces });
+    }
+
+    /// Notes resource `r` in the reverse map of a share's subject (for lookups).
+    fn link_share(&mut self, r: u32, who: Who) {
+        match who {
+            Who::User(u) => {
+                if let Some(e) = self.user_mut(u) {
+                    e.shared.push(r);
+                }
+            }
+            Who::Team(t) => grow(&mut self.team_shared, t).push(r),
+            Who::All => self.all_users_shared.push(r),
+        }
+    }
+
+    /// Adds one share to a resource already put: the bulk load, where shares come in table
+    /// order rather than by resource. False when the index holds no such resource (created
+    /// after the resources were read; the catch-up that follows puts it whole).
+    pub(crate) fn add_share(&mut self, resource: ResourceId, subject: &Subject, level: Level, expires_at: Option<OffsetDateTime>) -> bool {
+        let Some(r) = self.resources.get(&resource) else { return false };
+        if !matches!(self.resource.get(r as usize), Some(Some(_))) {
+            return false;
+        }
+        let who = self.who(subject);
+        self.link_share(r, who);
+        self.shares += 1;
+        if let Some(Some(e)) = self.resource.get_mut(r as usize) {
+            e.shares.push(ShareFact { who, level, expires_at });
+        }
+        true
+    }
+
+    /// Gives back what growing one element at a time over-allocated (after a bulk load).
+    pub(crate) fn shrink(&mut self) {
+        for e in self.resource.iter_mut().flatten() {
+            e.shares.shrink_to_fit();
+            e.workspaces.shrink_to_fit();
+        }
+        for e in self.user.iter_mut().flatten() {
+            e.owned.shrink_to_fit();
+            e.shared.shrink_to_fit();
+        }
+        self.team_shared.iter_mut().for_each(Vec::shrink_to_fit);
+        self.all_users_shared.shrink_to_fit();
     }
 
     /// Links every workspace to its project in one pass (after a bulk load, where a workspace

@@ -15,9 +15,10 @@ use super::{AuthzIndex, Change, wall_ms};
 use crate::error::Result;
 use crate::model::Share;
 use crate::policy::{SECURITY_POLICY_KEY, SecurityPolicy};
-use crate::store::{CommitHook, NodeLease, Store, Tx};
+use crate::store::{CommitHook, IndexRow, NodeLease, Store, Tx};
 use crate::types::{ResourceId, TeamId, UserId};
 use async_trait::async_trait;
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,8 @@ const MARGIN_MS: i64 = 150;
 const POLL: Duration = Duration::from_millis(50);
 /// Rows read per page when loading and catching up.
 const PAGE: i64 = 20_000;
+/// Shares between two progress lines of the load.
+const PROGRESS: usize = 200_000;
 
 /// One node's index and its place among the nodes.
 pub struct Node {
@@ -270,7 +273,7 @@ impl Node {
         let mut tx = self.store.read().await?;
         // The sequence first: whatever commits while loading is applied again by the catch-up.
         let seq = tx.authz_seq().await?;
-        let data = load_all(tx.as_mut()).await?;
+        let data = load_all(self.store.as_ref(), tx.as_mut()).await?;
         let (users, resources, shares) = (data.user.len(), data.ordered.len(), data.shares);
         self.index.replace(data, seq);
         tracing::info!(users, resources, shares, seq, ms = started.elapsed().as_millis() as u64, "authorization index loaded");
@@ -299,84 +302,48 @@ async fn whole_transactions(tx: &mut dyn Tx, applied: i64) -> Result<(Vec<(i64, 
     }
 }
 
-/// Reads every user, membership, resource, share and token into a new index memory.
-pub(crate) async fn load_all(tx: &mut dyn Tx) -> Result<IndexData> {
+/// Reads every user, membership, resource, share and token into a new index memory: users,
+/// resources and tokens page by page; memberships and shares, most of the rows, streamed by the
+/// store (one query each) and put in place as they come.
+pub(crate) async fn load_all(store: &dyn Store, tx: &mut dyn Tx) -> Result<IndexData> {
+    let started = std::time::Instant::now();
     let mut d = IndexData::default();
-    let mut after = None;
-    loop {
-        let page = tx.users_page(after, PAGE).await?;
-        after = page.last().map(|u| u.id);
-        let n = page.len() as i64;
-        page.into_iter().for_each(|u| d.put_user(u));
-        if n < PAGE {
-            break;
-        }
-    }
-    let mut teams: HashMap<UserId, Vec<TeamId>> = HashMap::new();
-    let mut after = None;
-    loop {
-        let page = tx.memberships_page(after, PAGE).await?;
-        after = page.last().copied();
-        let n = page.len() as i64;
-        page.into_iter().for_each(|(t, u)| teams.entry(u).or_default().push(t));
-        if n < PAGE {
-            break;
-        }
-    }
+    let mut teams: HashMap<UserId, SmallVec<[TeamId; 4]>> = HashMap::new();
+    let (mut resources, mut shares) = (0usize, 0usize);
+    store
+        .stream_index_rows(&mut |row| {
+            match row {
+                IndexRow::User(u) => d.put_user(u),
+                IndexRow::Resource(r) => {
+                    d.put_resource(r, &[]);
+                    resources += 1;
+                }
+                IndexRow::Member(t, u) => {
+                    if teams.is_empty() {
+                        tracing::info!(
+                            users = d.user.len(),
+                            resources,
+                            ms = started.elapsed().as_millis() as u64,
+                            "loading the authorization index: users and resources read"
+                        );
+                    }
+                    teams.entry(u).or_default().push(t);
+                }
+                IndexRow::Share { resource, subject, level, expires_at } => {
+                    d.add_share(resource, &subject, level, expires_at);
+                    shares += 1;
+                    if shares.is_multiple_of(PROGRESS) {
+                        tracing::info!(shares, ms = started.elapsed().as_millis() as u64, "loading the authorization index");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    d.link_workspaces();
     for (u, ts) in teams {
         d.set_teams(u, &ts);
     }
-    let mut resources = HashMap::new();
-    let mut after = None;
-    loop {
-        let page = tx.resources_page(after, PAGE).await?;
-        after = page.last().map(|r| r.id);
-        let n = page.len() as i64;
-        resources.extend(page.into_iter().map(|r| (r.id, r)));
-        if n < PAGE {
-            break;
-        }
-        tracing::info!(resources = resources.len(), "loading the authorization index");
-    }
-    let (mut after, mut loaded) = (None, 0usize);
-    let mut current: Option<(ResourceId, Vec<Share>)> = None;
-    loop {
-        let page = tx.shares_page(after.clone(), PAGE).await?;
-        let n = page.len() as i64;
-        after = page.last().map(|s| {
-            let (kind, id) = crate::index::sync::subject_key(&s.subject);
-            (s.resource_id, kind.to_owned(), id)
-        });
-        for s in page {
-            match &mut current {
-                Some((r, v)) if *r == s.resource_id => v.push(s),
-                _ => {
-                    if let Some((r, v)) = current.take()
-                        && let Some(res) = resources.remove(&r)
-                    {
-                        d.put_resource(res, &v);
-                    }
-                    current = Some((s.resource_id, vec![s]));
-                }
-            }
-        }
-        loaded += n as usize;
-        if n < PAGE {
-            break;
-        }
-        if loaded % (PAGE as usize * 10) == 0 {
-            tracing::info!(shares = loaded, "loading the authorization index");
-        }
-    }
-    if let Some((r, v)) = current.take()
-        && let Some(res) = resources.remove(&r)
-    {
-        d.put_resource(res, &v);
-    }
-    for (_, res) in resources {
-        d.put_resource(res, &[]);
-    }
-    d.link_workspaces();
     let mut tokens: HashMap<UserId, Vec<crate::model::ApiToken>> = HashMap::new();
     let mut after = None;
     loop {
@@ -392,16 +359,8 @@ pub(crate) async fn load_all(tx: &mut dyn Tx) -> Result<IndexData> {
         d.set_tokens(u, ts);
     }
     d.policy = policy(tx).await?;
+    d.shrink();
     Ok(d)
-}
-
-/// The change log's text form of a share's subject (the shares page key).
-pub fn subject_key(s: &crate::access::Subject) -> (&'static str, String) {
-    match s {
-        crate::access::Subject::User(u) => ("user", u.to_string()),
-        crate::access::Subject::Team(t) => ("team", t.to_string()),
-        crate::access::Subject::AllUsers => ("all_users", String::new()),
-    }
 }
 
 async fn policy(tx: &mut dyn Tx) -> Result<SecurityPolicy> {
