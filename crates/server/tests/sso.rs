@@ -206,6 +206,18 @@ async fn linking_needs_a_verified_email_and_the_providers_permission(engine: Eng
     let (status, _, body, http) = sign_in(&w, "bob-sub").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(me(&w, &http).await.1["id"], bob_me["id"], "linked to Bob's account");
+
+    // Someone invited who never set a password: the provider's verified email accepts it.
+    let (status, inv) = w
+        .admin
+        .post("/api/v1/invitations", json!({ "email": "ivy@corp.example", "full_name": "Ivy", "role": "viewer", "send_email": false }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    w.idp.set_users(&[user("ivy-sub", "ivy@corp.example", &[])]);
+    let (status, _, body, http) = sign_in(&w, "ivy-sub").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, ivy) = me(&w, &http).await;
+    assert_eq!((ivy["email"].as_str(), ivy["status"].as_str()), (Some("ivy@corp.example"), Some("active")), "{ivy}");
 }
 
 async fn without_jit_an_unknown_person_is_refused(engine: Engine) {

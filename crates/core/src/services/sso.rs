@@ -195,6 +195,13 @@ impl Keyward {
                             );
                             return Err((why, key, Some(existing), e));
                         }
+                        let mut existing = existing;
+                        // An invitation not yet accepted is accepted by the provider's word.
+                        if existing.status == UserStatus::Invited {
+                            existing.status = UserStatus::Active;
+                            existing.updated_at = now;
+                            tx.update_user(&existing).await.map_err(internal)?;
+                        }
                         self.link(tx, meta, p, claims, &existing, "linked", now).await.map_err(internal)?;
                         existing
                     }
