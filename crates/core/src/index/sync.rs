@@ -302,33 +302,28 @@ async fn whole_transactions(tx: &mut dyn Tx, applied: i64) -> Result<(Vec<(i64, 
     }
 }
 
-/// Reads every user, membership, resource, share and token into a new index memory: users,
-/// resources and tokens page by page; memberships and shares, most of the rows, streamed by the
-/// store (one query each) and put in place as they come.
+/// Reads every user, membership, resource, share and token into a new index memory: all but
+/// the tokens streamed by the store (one query per table, one snapshot) and put in place as
+/// they come; the few tokens page by page.
 pub(crate) async fn load_all(store: &dyn Store, tx: &mut dyn Tx) -> Result<IndexData> {
     let started = std::time::Instant::now();
     let mut d = IndexData::default();
     let mut teams: HashMap<UserId, SmallVec<[TeamId; 4]>> = HashMap::new();
-    let (mut resources, mut shares) = (0usize, 0usize);
+    let (mut resources, mut shares, mut announced) = (0usize, 0usize, false);
     store
         .stream_index_rows(&mut |row| {
+            if !announced && matches!(row, IndexRow::Member(..) | IndexRow::Share { .. }) {
+                announced = true;
+                let (users, ms) = (d.user.len(), started.elapsed().as_millis() as u64);
+                tracing::info!(users, resources, ms, "loading the authorization index: users and resources read");
+            }
             match row {
                 IndexRow::User(u) => d.put_user(u),
                 IndexRow::Resource(r) => {
                     d.put_resource(r, &[]);
                     resources += 1;
                 }
-                IndexRow::Member(t, u) => {
-                    if teams.is_empty() {
-                        tracing::info!(
-                            users = d.user.len(),
-                            resources,
-                            ms = started.elapsed().as_millis() as u64,
-                            "loading the authorization index: users and resources read"
-                        );
-                    }
-                    teams.entry(u).or_default().push(t);
-                }
+                IndexRow::Member(t, u) => teams.entry(u).or_default().push(t),
                 IndexRow::Share { resource, subject, level, expires_at } => {
                     d.add_share(resource, &subject, level, expires_at);
                     shares += 1;
