@@ -11,7 +11,7 @@ mod people;
 mod records;
 mod sso;
 
-pub use access::{IndexStore, NodeLease, ResourceStore, ShareKey, ShareStore, TeamStore};
+pub use access::{IndexStore, NodeLease, ResourceStore, ShareStore, TeamStore};
 pub use people::{
     ApiTokenStore, LinkStore, MfaStore, ServiceAccountStore, SessionStore, SignInStore, ThrottleRaise, ThrottleSettle, ThrottleStore,
     UserFilter, UserStore,

@@ -1,18 +1,16 @@
 //! The authorization index's tables: the change log (`authz_changes`, sequenced by
-//! `authz_generation`), the pages the index loads from, and the `nodes` lease rows.
+//! `authz_generation`), the users and API-token pages, and the `nodes` lease rows.
 
 use crate::convert::{get, get_bool, ms};
-use crate::resources::{self, resource_from_row};
-use crate::shares::{self, share_from_row};
 use crate::tokens::{TOKEN_COLUMNS, token_from_row};
 use crate::tx::SqlTx;
 use crate::{Engine, db_err, users};
 use async_trait::async_trait;
 use keyward_core::Result;
 use keyward_core::index::Change;
-use keyward_core::model::{ApiToken, Resource, Share, User};
-use keyward_core::store::{IndexStore, NodeLease, ShareKey};
-use keyward_core::types::{ResourceId, TeamId, TokenId, UserId};
+use keyward_core::model::{ApiToken, User};
+use keyward_core::store::{IndexStore, NodeLease};
+use keyward_core::types::{TokenId, UserId};
 use sqlx::{AnyConnection, AssertSqlSafe};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -76,72 +74,6 @@ pub async fn users_page(c: &mut AnyConnection, after: Option<UserId>, limit: i64
     }
     .map_err(db_err)?;
     rows.iter().map(users::from_row).collect()
-}
-
-pub async fn memberships_page(c: &mut AnyConnection, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
-    let rows: Vec<(String, String)> = match after {
-        None => {
-            sqlx::query_as("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id LIMIT $1").bind(limit).fetch_all(c).await
-        }
-        Some((t, u)) => {
-            sqlx::query_as(
-                "SELECT team_id, user_id FROM team_members WHERE (team_id, user_id) > ($1, $2) ORDER BY team_id, user_id LIMIT $3",
-            )
-            .bind(t.to_string())
-            .bind(u.to_string())
-            .bind(limit)
-            .fetch_all(c)
-            .await
-        }
-    }
-    .map_err(db_err)?;
-    rows.into_iter()
-        .map(|(t, u)| {
-            Ok((TeamId::parse(&t).map_err(keyward_core::Error::internal)?, UserId::parse(&u).map_err(keyward_core::Error::internal)?))
-        })
-        .collect()
-}
-
-pub async fn resources_page(c: &mut AnyConnection, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
-    let cols = resources::COLUMNS;
-    let rows = match after {
-        None => sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM resources r ORDER BY r.id LIMIT $1"))).bind(limit).fetch_all(c).await,
-        Some(a) => {
-            sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM resources r WHERE r.id > $1 ORDER BY r.id LIMIT $2")))
-                .bind(a.to_string())
-                .bind(limit)
-                .fetch_all(c)
-                .await
-        }
-    }
-    .map_err(db_err)?;
-    rows.iter().map(resource_from_row).collect()
-}
-
-pub async fn shares_page(c: &mut AnyConnection, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
-    let cols = shares::COLUMNS;
-    let rows = match after {
-        None => {
-            sqlx::query(AssertSqlSafe(format!("SELECT {cols} FROM shares ORDER BY resource_id, subject_type, subject_id LIMIT $1")))
-                .bind(limit)
-                .fetch_all(c)
-                .await
-        }
-        Some((r, t, i)) => {
-            sqlx::query(AssertSqlSafe(format!(
-                "SELECT {cols} FROM shares WHERE (resource_id, subject_type, subject_id) > ($1, $2, $3) \
-             ORDER BY resource_id, subject_type, subject_id LIMIT $4"
-            )))
-            .bind(r.to_string())
-            .bind(t)
-            .bind(i)
-            .bind(limit)
-            .fetch_all(c)
-            .await
-        }
-    }
-    .map_err(db_err)?;
-    rows.iter().map(share_from_row).collect()
 }
 
 pub async fn tokens_page(c: &mut AnyConnection, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
@@ -221,15 +153,6 @@ impl IndexStore for SqlTx {
     }
     async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>> {
         users_page(self.c(), after, limit).await
-    }
-    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>> {
-        memberships_page(self.c(), after, limit).await
-    }
-    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>> {
-        resources_page(self.c(), after, limit).await
-    }
-    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>> {
-        shares_page(self.c(), after, limit).await
     }
     async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>> {
         tokens_page(self.c(), after, limit).await

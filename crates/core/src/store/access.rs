@@ -111,9 +111,6 @@ pub struct NodeLease {
     pub ready: bool,
 }
 
-/// The key a page of shares continues after: resource id, subject type, subject id.
-pub type ShareKey = (ResourceId, String, String);
-
 /// The authorization index's storage: its change log, loading it, and the nodes that hold it.
 #[async_trait]
 pub trait IndexStore: Send {
@@ -123,12 +120,6 @@ pub trait IndexStore: Send {
     async fn authz_changes_after(&mut self, seq: i64, limit: i64) -> Result<Vec<(i64, crate::index::Change)>>;
     /// Users by id after `after`, at most `limit`: people and service accounts, whatever their status.
     async fn users_page(&mut self, after: Option<UserId>, limit: i64) -> Result<Vec<User>>;
-    /// (team, member) pairs by team then user after `after`, at most `limit`.
-    async fn memberships_page(&mut self, after: Option<(TeamId, UserId)>, limit: i64) -> Result<Vec<(TeamId, UserId)>>;
-    /// Resources by id after `after`, at most `limit`.
-    async fn resources_page(&mut self, after: Option<ResourceId>, limit: i64) -> Result<Vec<Resource>>;
-    /// Shares by resource, subject type and subject id after `after`, at most `limit`; expired ones included.
-    async fn shares_page(&mut self, after: Option<ShareKey>, limit: i64) -> Result<Vec<Share>>;
     /// API tokens by id after `after`, at most `limit`; expired ones included.
     async fn api_tokens_page(&mut self, after: Option<TokenId>, limit: i64) -> Result<Vec<ApiToken>>;
     /// Inserts or replaces a node's lease row.
