@@ -193,7 +193,7 @@ impl Oidc {
         let at = kw.now().unix_timestamp();
         let now = move || chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
         let verified = {
-            let verifier = client.id_token_verifier().set_time_fn(now.clone());
+            let verifier = client.id_token_verifier().set_time_fn(now);
             id_token.claims(&verifier, &nonce).map(|_| ())
         };
         if let Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) = verified {
