@@ -75,6 +75,9 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
             (&format!("/resources/{app}"), "Billing Dashboard App"),
             ("/settings/activity", "Activity"),
             ("/settings/security", "Security Policies"),
+            ("/settings/service-accounts", "Service Accounts"),
+            ("/settings/provisioning", "Provisioning (SCIM)"),
+            ("/settings/sso", "Single Sign-On (OIDC)"),
             ("/account", "Account Settings"),
         ];
         for (path, heading) in pages {
