@@ -121,7 +121,7 @@ impl App {
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
         let state = AppState {
-            kw: self.kw.clone(),
+            kw: Arc::new(self.kw.clone()),
             config: self.config.clone(),
             metrics: metrics_handle(),
             first_admin: self.first_admin.clone(),

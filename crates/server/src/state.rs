@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub kw: Keyward,
+    /// The core, shared: axum clones the state for every request, so this is one counter, not
+    /// the core's every part (and its settings' strings) copied per request.
+    pub kw: Arc<Keyward>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// The first start's set-up token, while no admin exists.
