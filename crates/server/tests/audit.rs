@@ -294,6 +294,18 @@ async fn every_change_is_logged_and_exports_agree(engine: Engine) {
     }
     assert_eq!(admin.get("/api/v1/audit/export?format=xml").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(admin.get("/api/v1/audit/export?since=yesterday").await.0, StatusCode::BAD_REQUEST);
+    // An empty or malformed actor id is refused, on the export as on the list; so is an empty value of any
+    // parameter that names an id or one of a list (left out is what means "any").
+    for path in [
+        "/api/v1/audit/export?actor_id=",
+        "/api/v1/audit?actor_id=",
+        "/api/v1/audit/export?actor_id=nobody",
+        "/api/v1/audit/export?format=",
+        "/api/v1/users?team_id=",
+        "/api/v1/resources?kind=",
+    ] {
+        assert_eq!(admin.get(path).await.0, StatusCode::BAD_REQUEST, "{path}");
+    }
 
     let get = |q: &str| {
         let url = format!("{}/api/v1/audit/export?{q}", app.base);

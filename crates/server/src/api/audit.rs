@@ -49,9 +49,11 @@ pub struct ExportQuery {
         (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn export(State(state): State<AppState>, Caller(actor): Caller, ApiQuery(q): ApiQuery<ExportQuery>) -> ApiResult<Response> {
-    let format = ExportFormat::parse(q.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("csv"))?;
+    // Left out means CSV; an empty or unknown format is refused as the document states.
+    let format = ExportFormat::parse(q.format.as_deref().unwrap_or("csv"))?;
     let filter = AuditFilter {
-        actor_id: q.actor_id.as_deref().filter(|a| !a.is_empty()).map(UserId::parse).transpose()?,
+        // An empty id is refused, as on `/api/v1/audit`: it names no one, and is not "anyone".
+        actor_id: q.actor_id.as_deref().map(UserId::parse).transpose()?,
         action: q.action.filter(|a| !a.is_empty()),
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,

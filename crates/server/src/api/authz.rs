@@ -99,7 +99,7 @@ pub async fn lookup(
         Some(_) => return Err(Error::invalid_field("limit", "invalid_limit", "limit must be between 1 and 1000.").into()),
     };
     let after = cursor(q.cursor.as_deref())?.map(|c| ResourceId::parse(&c)).transpose()?;
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).map(str::parse::<Kind>).transpose()?;
+    let kind = q.kind.as_deref().map(str::parse::<Kind>).transpose()?;
     let ids = state.kw.lookup(&actor, UserId::parse(&q.user_id)?, q.action.parse::<Action>()?, kind, after, limit + 1).await?;
     let next_cursor = (ids.len() > limit).then(|| ids[limit - 1].to_string());
     Ok(Json(Page { items: ids.into_iter().take(limit).map(|id| id.to_string()).collect(), next_cursor }))

@@ -56,7 +56,7 @@ pub async fn list_resources(
     Caller(actor): Caller,
     ApiQuery(q): ApiQuery<ResourceQuery>,
 ) -> ApiResult<Json<Page<Resource>>> {
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).map(str::parse::<Kind>).transpose()?;
+    let kind = q.kind.as_deref().map(str::parse::<Kind>).transpose()?;
     let after = cursor(q.cursor.as_deref())?.map(|c| ResourceId::parse(&c)).transpose()?;
     let (items, next) = state.kw.list_resources(&actor, kind, after, page_size(q.limit)?).await?;
     Ok(Json(Page { items: items.iter().map(|v| wire::resource(v, None)).collect(), next_cursor: next.map(|n| n.to_string()) }))

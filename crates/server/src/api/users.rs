@@ -46,7 +46,7 @@ pub async fn list_users(
         q: q.q.filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
         role: q.role.as_deref().map(Role::parse).transpose()?,
         status: q.status.as_deref().map(UserStatus::parse).transpose()?,
-        team: q.team_id.as_deref().filter(|t| !t.is_empty()).map(TeamId::parse).transpose()?,
+        team: q.team_id.as_deref().map(TeamId::parse).transpose()?,
         after: cursor(q.cursor.as_deref())?,
         limit: limit + 1,
         ..UserFilter::default()
