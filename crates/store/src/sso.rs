@@ -10,7 +10,9 @@ use keyward_core::sso::{GroupMapping, SsoIdentity, SsoLogin, SsoProvider, SsoSes
 use keyward_core::store::SsoStore;
 use keyward_core::types::{Role, SessionId, UserId};
 use keyward_core::{Error, Result};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
 use time::OffsetDateTime;
 
 const PROVIDER_COLUMNS: &str = "id, slug, name, issuer, client_id, client_secret, scopes, groups_claim, enabled, jit, default_role, \
@@ -64,44 +66,10 @@ fn mappings_text(v: &[GroupMapping]) -> Result<String> {
     serde_json::to_string(v).map_err(Error::internal)
 }
 
-#[async_trait]
-impl SsoStore for SqlTx {
-    async fn insert_sso_provider(&mut self, p: &SsoProvider) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO sso_providers ({PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(p.id.to_string())
-            .bind(&p.slug)
-            .bind(&p.name)
-            .bind(&p.issuer)
-            .bind(&p.client_id)
-            .bind(&p.client_secret_sealed)
-            .bind(text(p.scopes.clone())?)
-            .bind(&p.groups_claim)
-            .bind(i64::from(p.enabled))
-            .bind(i64::from(p.jit))
-            .bind(p.default_role.as_str())
-            .bind(i64::from(p.trust_mfa))
-            .bind(i64::from(p.link_by_email))
-            .bind(mappings_text(&p.mappings)?)
-            .bind(text(p.required_domains.clone())?)
-            .bind(ms(p.created_at))
-            .bind(ms(p.updated_at))
-            .execute(self.c())
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn update_sso_provider(&mut self, p: &SsoProvider) -> Result<()> {
-        sqlx::query(
-            "UPDATE sso_providers SET slug = $2, name = $3, issuer = $4, client_id = $5, client_secret = $6, scopes = $7, \
-             groups_claim = $8, enabled = $9, jit = $10, default_role = $11, trust_mfa = $12, link_by_email = $13, mappings = $14, \
-             required_domains = $15, updated_at = $16 WHERE id = $1",
-        )
-        .bind(p.id.to_string())
-        .bind(&p.slug)
+/// Binds a provider's settings, slug to required domains, in `PROVIDER_COLUMNS` order after the
+/// id: the one list both the insert and the update write.
+fn bind_settings<'q>(q: AnyQuery<'q>, p: &'q SsoProvider) -> Result<AnyQuery<'q>> {
+    Ok(q.bind(&p.slug)
         .bind(&p.name)
         .bind(&p.issuer)
         .bind(&p.client_id)
@@ -114,11 +82,31 @@ impl SsoStore for SqlTx {
         .bind(i64::from(p.trust_mfa))
         .bind(i64::from(p.link_by_email))
         .bind(mappings_text(&p.mappings)?)
-        .bind(text(p.required_domains.clone())?)
-        .bind(ms(p.updated_at))
-        .execute(self.c())
-        .await
-        .map_err(db_err)?;
+        .bind(text(p.required_domains.clone())?))
+}
+
+#[async_trait]
+impl SsoStore for SqlTx {
+    async fn insert_sso_provider(&mut self, p: &SsoProvider) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO sso_providers ({PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        );
+        bind_settings(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(p.id.to_string()), p)?
+            .bind(ms(p.created_at))
+            .bind(ms(p.updated_at))
+            .execute(self.c())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn update_sso_provider(&mut self, p: &SsoProvider) -> Result<()> {
+        let q = sqlx::query(
+            "UPDATE sso_providers SET slug = $2, name = $3, issuer = $4, client_id = $5, client_secret = $6, scopes = $7, \
+             groups_claim = $8, enabled = $9, jit = $10, default_role = $11, trust_mfa = $12, link_by_email = $13, mappings = $14, \
+             required_domains = $15, updated_at = $16 WHERE id = $1",
+        );
+        bind_settings(q.bind(p.id.to_string()), p)?.bind(ms(p.updated_at)).execute(self.c()).await.map_err(db_err)?;
         Ok(())
     }
 
