@@ -272,8 +272,11 @@ impl Keyward {
             tokio::spawn(async move {
                 let result = async {
                     let mut tx = kw.store.write().await?;
-                    tx.touch_api_token(token_id, now).await?;
+                    // Why the user first: deleting an account locks its row and then, by cascade,
+                    // its tokens' rows; the same order here cannot deadlock with it (PostgreSQL
+                    // aborted the delete with a 500 when this task held the token row first).
                     tx.touch_user(user_id, now).await?;
+                    tx.touch_api_token(token_id, now).await?;
                     tx.commit().await
                 }
                 .await;
