@@ -208,8 +208,9 @@ impl Keyward {
         }
         if now - session.last_seen_at >= TOUCH_EVERY {
             let mut tx = self.store.write().await?;
-            tx.touch_session(session.id, now).await?;
+            // User first, as deactivation locks the user and then the sessions (no deadlock).
             tx.touch_user(user.id, now).await?;
+            tx.touch_session(session.id, now).await?;
             tx.commit().await?;
         }
         Ok(Actor {
