@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator of the whole process (see the workspace Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Engine {
     Sqlite,
@@ -119,6 +123,9 @@ fn pct(a: f64, b: f64) -> f64 {
 /// Throughput and latency of a load run, and its failures if any.
 fn load_figure(s: &Stats) -> String {
     let mut out = format!("{}, p50 {:.2} ms, p99 {:.2} ms", per_s(s.rate()), s.pct_ms(50.0), s.pct_ms(99.0));
+    if let Some(cpu) = s.server_cpu_us {
+        out.push_str(&format!(", server CPU {cpu:.0} µs each"));
+    }
     if s.failed > 0 {
         out.push_str(&format!(" ({} failed: {})", s.failed, s.first_failure.as_deref().unwrap_or("?")));
     }
@@ -255,8 +262,10 @@ impl Bench {
         Ok(s)
     }
 
-    async fn load(&self, connections: usize, make: MakeRequest) -> Stats {
-        let s = load::run(connections, self.warmup, self.duration, make, self.steps.clone()).await;
+    async fn load(&self, server: &Server, connections: usize, make: MakeRequest) -> Stats {
+        let cpu = server.cpu_seconds();
+        let mut s = load::run(server.base.clone(), connections, self.warmup, self.duration, make, self.steps.clone()).await;
+        s.server_cpu_us = Some((server.cpu_seconds() - cpu) * 1e6 / s.answered.max(1) as f64);
         self.done();
         s
     }
@@ -357,7 +366,7 @@ impl Bench {
         self.done();
         t.info(format!("A: Argon2id verifications on {} threads", threads()), per_s(a));
         self.step(format!("{name}: sign-ins"));
-        let signins = self.load(16, sign_in(&server.base, s)).await;
+        let signins = self.load(&server, 16, sign_in(s)).await;
         t.aim(
             "sign-ins (POST /api/v1/auth/login, 16 connections)",
             format!("{} = {:.0} % of A", load_figure(&signins), pct(signins.rate(), a)),
@@ -367,8 +376,10 @@ impl Bench {
 
         // Checks while sign-ins saturate the machine.
         self.step(format!("{name}: checks during a sign-in flood"));
-        let flood = tokio::spawn(load::run(16, self.warmup, self.duration, sign_in(&server.base, s), ProgressBar::hidden()));
-        let during = self.load(self.args.connections, check(&server.base, &token, s)).await;
+        let flood = tokio::spawn(load::run(server.base.clone(), 16, self.warmup, self.duration, sign_in(s), ProgressBar::hidden()));
+        let mut during = self.load(&server, self.args.connections, check(&token, s)).await;
+        // The server's CPU in this run is mostly the flood's hashing: not the checks' cost.
+        during.server_cpu_us = None;
         let flood = flood.await.context("the sign-in flood")?;
         t.aim(
             "checks during a sign-in flood",
@@ -379,10 +390,10 @@ impl Bench {
 
         // The directory and lookups.
         self.step(format!("{name}: directory search"));
-        let search = self.load(8, directory_search(&server.base, &token, s)).await;
+        let search = self.load(&server, 8, directory_search(&token, s)).await;
         t.info(format!("directory search (GET /api/v1/users?q=, {} users)", s.users), load_figure(&search));
         self.step(format!("{name}: lookups"));
-        let lookups = self.load(8, lookup(&server.base, &token, s)).await;
+        let lookups = self.load(&server, 8, lookup(&token, s)).await;
         t.aim(
             format!("lookup, first page (GET /api/v1/authz/lookup), {big} shares"),
             load_figure(&lookups),
@@ -399,10 +410,10 @@ impl Bench {
     async fn checks(&self, server: &Server, token: &str, t: &mut Table, shares: usize, floor: Option<f64>) -> (f64, Stats, Stats) {
         let c = self.args.connections;
         self.step(format!("T at {shares} shares"));
-        let trivial = self.load(c, healthz(&server.base)).await;
+        let trivial = self.load(server, c, healthz()).await;
         t.info(format!("T: GET /healthz, {shares} shares"), load_figure(&trivial));
         self.step(format!("single checks at {shares} shares"));
-        let single = self.load(c, check(&server.base, token, self.sizes)).await;
+        let single = self.load(server, c, check(token, self.sizes)).await;
         let ratio = pct(single.rate(), trivial.rate());
         let what = format!("single checks (POST /api/v1/authz/check), {shares} shares");
         let figure = format!("{} = {ratio:.0} % of T", load_figure(&single));
@@ -412,14 +423,14 @@ impl Bench {
                 // With c connections the mean latency is at least c / throughput (Little's law):
                 // one connection shows what a check costs without waiting behind the others.
                 self.step(format!("single checks on one connection at {shares} shares"));
-                let alone = self.load(1, check(&server.base, token, self.sizes)).await;
+                let alone = self.load(server, 1, check(token, self.sizes)).await;
                 t.info(format!("single checks, 1 connection (no queueing), {shares} shares"), load_figure(&alone));
             }
             None => t.info(what, figure),
         }
         self.step(format!("batch checks at {shares} shares"));
         let n = self.args.batch;
-        let batch = self.load(c / 4, check_batch(&server.base, token, self.sizes, n)).await;
+        let batch = self.load(server, c / 4, check_batch(token, self.sizes, n)).await;
         t.info(
             format!("batch checks ({n} per request, {} connections), {shares} shares", c / 4),
             format!(
@@ -437,52 +448,48 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn healthz(base: &str) -> MakeRequest {
-    let url = format!("{base}/healthz");
-    Arc::new(move |http, _| http.get(&url))
+fn healthz() -> MakeRequest {
+    Arc::new(|_| load::Request::get("/healthz", None))
 }
 
-fn check(base: &str, token: &str, s: Sizes) -> MakeRequest {
-    let (url, token) = (format!("{base}/api/v1/authz/check"), token.to_owned());
-    Arc::new(move |http, n| {
-        let (u, r) = pair(&s, n);
-        http.post(&url).bearer_auth(&token).json(&json!({ "user_id": u.to_string(), "action": "view", "resource_id": r.to_string() }))
+/// The JSON of one check of pair `n`.
+fn check_json(s: &Sizes, n: u64) -> String {
+    let (u, r) = pair(s, n);
+    format!(r#"{{"user_id":"{u}","action":"view","resource_id":"{r}"}}"#)
+}
+
+fn check(token: &str, s: Sizes) -> MakeRequest {
+    let token: Arc<str> = token.into();
+    Arc::new(move |n| load::Request::post("/api/v1/authz/check", Some(&token), check_json(&s, n)))
+}
+
+fn check_batch(token: &str, s: Sizes, size: usize) -> MakeRequest {
+    let token: Arc<str> = token.into();
+    Arc::new(move |n| {
+        let checks: Vec<String> = (0..size as u64).map(|i| check_json(&s, n * size as u64 + i)).collect();
+        load::Request::post("/api/v1/authz/check-batch", Some(&token), format!(r#"{{"checks":[{}]}}"#, checks.join(",")))
     })
 }
 
-fn check_batch(base: &str, token: &str, s: Sizes, size: usize) -> MakeRequest {
-    let (url, token) = (format!("{base}/api/v1/authz/check-batch"), token.to_owned());
-    Arc::new(move |http, n| {
-        let checks: Vec<_> = (0..size as u64)
-            .map(|i| {
-                let (u, r) = pair(&s, n * size as u64 + i);
-                json!({ "user_id": u.to_string(), "action": "view", "resource_id": r.to_string() })
-            })
-            .collect();
-        http.post(&url).bearer_auth(&token).json(&json!({ "checks": checks }))
-    })
-}
-
-fn sign_in(base: &str, s: Sizes) -> MakeRequest {
-    let url = format!("{base}/api/v1/auth/login");
-    Arc::new(move |http, n| {
-        // Each sign-in from its own address (the server trusts loopback as its proxy).
-        let ip = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+fn sign_in(s: Sizes) -> MakeRequest {
+    Arc::new(move |n| {
         let who = (n as usize).wrapping_mul(7) % s.users;
-        http.post(&url).header("x-forwarded-for", ip).json(&json!({ "email": email(who), "password": PASSWORD }))
+        let mut req = load::Request::post("/api/v1/auth/login", None, json!({ "email": email(who), "password": PASSWORD }).to_string());
+        // Each sign-in from its own address (the server trusts loopback as its proxy).
+        req.forwarded_for = Some(format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255));
+        req
     })
 }
 
-fn directory_search(base: &str, token: &str, s: Sizes) -> MakeRequest {
-    let (base, token) = (base.to_owned(), token.to_owned());
-    Arc::new(move |http, n| http.get(format!("{base}/api/v1/users?q=user{}", (n as usize * 37) % s.users)).bearer_auth(&token))
+fn directory_search(token: &str, s: Sizes) -> MakeRequest {
+    let token: Arc<str> = token.into();
+    Arc::new(move |n| load::Request::get(format!("/api/v1/users?q=user{}", (n as usize * 37) % s.users), Some(&token)))
 }
 
-fn lookup(base: &str, token: &str, s: Sizes) -> MakeRequest {
-    let (base, token) = (base.to_owned(), token.to_owned());
-    Arc::new(move |http, n| {
-        let u = user_id((n as usize * 31) % s.users);
-        http.get(format!("{base}/api/v1/authz/lookup?user_id={u}&action=view")).bearer_auth(&token)
+fn lookup(token: &str, s: Sizes) -> MakeRequest {
+    let token: Arc<str> = token.into();
+    Arc::new(move |n| {
+        load::Request::get(format!("/api/v1/authz/lookup?user_id={}&action=view", user_id((n as usize * 31) % s.users)), Some(&token))
     })
 }
 
@@ -495,19 +502,18 @@ fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
-/// A: Argon2id verifications per second of `hash` on every core, as the server runs them.
+/// A: Argon2id verifications per second of `hash` on every core, each thread reusing its
+/// memory (the fastest way to run them, as the server's hashing threads do).
 fn argon2_rate(hash: &str, duration: Duration) -> f64 {
-    use argon2::password_hash::PasswordVerifier as _;
     let started = Instant::now();
     let end = started + duration;
     let workers: Vec<_> = (0..threads())
         .map(|_| {
             let hash = hash.to_owned();
             std::thread::spawn(move || {
-                let mut n = 0u64;
+                let (mut n, mut memory) = (0u64, Vec::new());
                 while Instant::now() < end {
-                    let ok = argon2::Argon2::default().verify_password(PASSWORD.as_bytes(), hash.as_str()).is_ok();
-                    n += u64::from(ok);
+                    n += u64::from(keyward_core::password::verify_in(PASSWORD, &hash, &mut memory));
                 }
                 n
             })

@@ -70,6 +70,13 @@ impl Server {
     pub async fn start(bin: &Path, args: &[String], data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
         let started = Instant::now();
         let mut cmd = Command::new(bin);
+        // The server refuses any KEYWARD_ variable it does not know: the benchmark's own
+        // settings are for this process only.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(|n| n.starts_with("KEYWARD_BENCH_")) {
+                cmd.env_remove(name);
+            }
+        }
         cmd.args(args)
             .env("KEYWARD_DATA_DIR", data_dir)
             .env("KEYWARD_LISTEN", "127.0.0.1:0")
@@ -146,6 +153,17 @@ impl Server {
     /// Resident memory now, in MiB.
     pub fn rss_mib(&self) -> f64 {
         status_kib(self.pid, "VmRSS:") as f64 / 1024.0
+    }
+
+    /// The CPU time the server has used so far (user and system, every thread), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: Vec<f64> = after.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        ticks.iter().sum::<f64>() / per_second
     }
 
     /// The peak resident memory so far, in MiB.
