@@ -140,25 +140,14 @@ impl ChainKeys {
     pub fn link(&self, e: &mut StoredEvent, seq: i64, prev: &str) {
         e.seq = seq;
         e.key_id = self.current_id().to_owned();
-        e.chain = hex(&mac(&self.keys[0].1, prev, e));
+        e.chain = hex::encode(mac(&self.keys[0].1, prev, e));
     }
 }
 
 fn mac(key: &[u8; 32], prev: &str, e: &StoredEvent) -> [u8; 32] {
     // A malformed previous value (tampering) still feeds the MAC, so it cannot match.
-    let prev_bytes = unhex(prev).unwrap_or_default();
+    let prev_bytes = hex::decode(prev).unwrap_or_default();
     hmac_sha256(key, &[&prev_bytes, &canonical(e)])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// What a check of the whole log found.
@@ -215,7 +204,7 @@ impl<'a> Verifier<'a> {
         let key = self.keys.key(&e.key_id).ok_or_else(|| {
             format!("chained under key {:?}, which this server does not have (restore the key file that held it)", e.key_id)
         })?;
-        let expected = hex(&mac(key, &self.prev, e));
+        let expected = hex::encode(mac(key, &self.prev, e));
         // Why constant time: the comparison must not tell an attacker how much of a forged value is right.
         if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), e.chain.as_bytes())) {
             return Err("its chain value does not match: this event was changed, or an event before it was removed or reordered".to_owned());

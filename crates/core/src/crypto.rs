@@ -45,7 +45,7 @@ impl Key {
 
     /// The key id in hex, for logs and listings (never the key).
     pub fn id_hex(&self) -> String {
-        self.id.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.id)
     }
 
     /// A 256-bit key for one purpose, `HMAC-SHA256(key, label)`. Why: each use (sealing, the
@@ -142,7 +142,7 @@ impl Keyring {
     /// The id of the key that sealed `sealed`, if readable.
     pub fn key_id_of(sealed: &str) -> Option<String> {
         let raw = STANDARD.decode(sealed).ok()?;
-        raw.get(1..1 + KEY_ID_LEN).map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
+        raw.get(1..1 + KEY_ID_LEN).map(hex::encode)
     }
 }
 
@@ -194,8 +194,7 @@ mod tests {
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
         let mac = hmac_sha256(&key, &[b"what do ya want ", b"for nothing?"]);
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

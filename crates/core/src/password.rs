@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result, RuleFailure};
 use crate::secret::Secret;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::PasswordHasher as _;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -286,7 +286,7 @@ impl PasswordHasher {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.as_str().to_owned(), false),
         };
-        let ok = self.run(move || argon2::Argon2::default().verify_password(pw.expose().as_bytes(), hash.as_str()).is_ok()).await?;
+        let ok = self.run(move || BLOCKS.with_borrow_mut(|memory| verify_in(pw.expose(), &hash, memory))).await?;
         Ok(ok && real)
     }
 
@@ -301,6 +301,38 @@ impl PasswordHasher {
         }))?;
         rx.await.map_err(Error::internal)
     }
+}
+
+thread_local! {
+    /// A hashing thread's Argon2 memory, kept from one verification to the next.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `stored` (any Argon2 variant, version and
+/// parameters it names), computed in `memory`, which grows to what the parameters need and is
+/// kept by the caller. Why keep it: a fresh 19 MiB per verification is 4,864 pages to fault in
+/// and zero, a fifth of the hash's cost; a thread that keeps its blocks verifies that much
+/// faster. The comparison of the outputs is constant-time (`phc::Output`'s equality).
+pub fn verify_in(password: &str, stored: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(hash) = argon2::PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm.as_str()) else { return false };
+    let version = match hash.version.map(argon2::Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&hash) else { return false };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = [0u8; 64];
+    let Some(out) = out.get_mut(..expected.len()) else { return false };
+    let argon = argon2::Argon2::new(algorithm, version, params);
+    if argon.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..blocks]).is_err() {
+        return false;
+    }
+    argon2::password_hash::phc::Output::new(out).is_ok_and(|computed| &computed == expected)
 }
 
 fn hash_now(password: &str, salt: &[u8]) -> Result<String> {
@@ -337,6 +369,32 @@ mod tests {
     fn common_passwords_and_user_inputs_are_refused() {
         assert_eq!(rules("Password1!"), vec!["not_common"]);
         assert!(rules("AdaLovelace1!").contains(&"not_common"));
+    }
+
+    #[test]
+    fn verifying_in_kept_memory_agrees_with_the_crate() {
+        let mut memory = Vec::new();
+        let stored = hash_now("Correct-Horse-7-Battery", &[9u8; 16]).unwrap();
+        assert!(verify_in("Correct-Horse-7-Battery", &stored, &mut memory));
+        assert!(!verify_in("Correct-Horse-7-Batterx", &stored, &mut memory));
+        assert!(!verify_in("", &stored, &mut memory));
+        // Other parameters and variants, as an older hash may carry, in the same memory.
+        for (alg, m) in [(argon2::Algorithm::Argon2id, 4096), (argon2::Algorithm::Argon2i, 65536), (argon2::Algorithm::Argon2d, 8)] {
+            let params = argon2::Params::new(m, 2, 1, Some(32)).unwrap();
+            let other = argon2::Argon2::new(alg, argon2::Version::V0x13, params)
+                .hash_password_with_salt(b"s3cret", &[3u8; 16])
+                .unwrap()
+                .to_string();
+            assert!(verify_in("s3cret", &other, &mut memory), "{other}");
+            assert!(!verify_in("s3cres", &other, &mut memory), "{other}");
+            assert!(argon2::PasswordVerifier::verify_password(&argon2::Argon2::default(), b"s3cret", other.as_str()).is_ok());
+        }
+        // Malformed or truncated hashes never verify.
+        for bad in
+            ["", "plain", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA", &stored[..stored.len() - 3], "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaA"]
+        {
+            assert!(!verify_in("Correct-Horse-7-Battery", bad, &mut memory), "{bad}");
+        }
     }
 
     #[test]

@@ -56,8 +56,7 @@ pub fn etag(visibility: Visibility, shares: &[Share]) -> String {
         hash.update(b"\n");
         hash.update(l.as_bytes());
     }
-    let hex: String = hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&hash.finalize()[..16]))
 }
 
 /// Whether an `If-Match` header value matches `current` (`*`, or one of a list of ETags).
