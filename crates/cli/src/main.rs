@@ -14,6 +14,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The allocator of the whole process (see the workspace Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "keyward", version, about = "Keyward: who may do what on your team platform")]
 struct Cli {

@@ -120,13 +120,13 @@ impl App {
 
     /// The whole HTTP surface: API, OpenAPI document and docs page, pages, operations.
     pub fn router(&self) -> Router {
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             kw: Arc::new(self.kw.clone()),
             config: self.config.clone(),
             metrics: metrics_handle(),
             first_admin: self.first_admin.clone(),
             oidc: self.oidc.clone(),
-        };
+        });
         let (api_router, mut openapi) = api::router().split_for_parts();
         api::name_session_cookie(&mut openapi, self.config.session_cookie_name());
         let openapi = api::complete_contract(openapi);

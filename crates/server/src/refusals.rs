@@ -40,10 +40,12 @@ pub fn mark(res: &mut Response, error: &Error) {
 pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let slot = ActorSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let what = format!("{} {}", req.method(), crate::app::loggable_path(req.uri().path()));
+    // Kept as they are (both clone by reference count); written out only for a refusal.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let res = next.run(req).await;
     if res.extensions().get::<Refused>().is_some() {
         let actor = slot.0.lock().ok().and_then(|mut a| a.take());
+        let what = format!("{method} {}", crate::app::loggable_path(uri.path()));
         if let Some(actor) = actor
             && let Err(e) = state.kw.record_refusal(&actor, &what).await
         {

@@ -7,7 +7,8 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::Instant;
 use tracing_subscriber::EnvFilter;
 
@@ -46,14 +47,56 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// method would let any client grow the metrics without end (memory, and the scraper's store).
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = route_label(req.extensions().get::<MatchedPath>().map(MatchedPath::as_str)).to_owned();
-    let method = method_label(req.method()).to_owned();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(req.method());
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    let route = route_label(route.as_ref().map(MatchedPath::as_str));
+    record(method, route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
+}
+
+/// The counter and histogram of one method and status on a route.
+struct Series {
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// Counts one answer and records its latency. Why the series are kept by route: building a
+/// metric's key (three owned labels, hashed, looked up in the recorder) on every request cost
+/// more than answering a check; after the first answer of a kind this takes no allocation.
+fn record(method: &'static str, route: &str, status: u16, seconds: f64) {
+    static SERIES: LazyLock<RwLock<HashMap<String, Vec<Series>>>> = LazyLock::new(|| {
+        // The recorder is installed before any series is made, or the series would be no-ops.
+        let _ = metrics_handle();
+        RwLock::default()
+    });
+    let found = |by_route: &HashMap<String, Vec<Series>>| {
+        let s = by_route.get(route)?.iter().find(|s| s.method == method && s.status == status)?;
+        s.requests.increment(1);
+        s.duration.record(seconds);
+        Some(())
+    };
+    if let Ok(by_route) = SERIES.read()
+        && found(&by_route).is_some()
+    {
+        return;
+    }
+    let Ok(mut by_route) = SERIES.write() else { return };
+    if found(&by_route).is_some() {
+        return;
+    }
+    let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+    let series = Series {
+        method,
+        status,
+        requests: metrics::counter!("http_requests_total", &labels),
+        duration: metrics::histogram!("http_request_duration_seconds", &labels),
+    };
+    series.requests.increment(1);
+    series.duration.record(seconds);
+    by_route.entry(route.to_owned()).or_default().push(series);
 }
 
 /// The route pattern, or `unmatched` for anything no route matched (fallbacks included).
