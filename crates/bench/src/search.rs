@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 /// The database the PostgreSQL users live in (kept between runs, like the SQLite directory).
 const PG_DATABASE: &str = "keyward_bench_search";
 
-/// The kinds of search measured: what is asked, and the path of the `n`th request.
-fn cases(users: usize) -> Vec<(String, Arc<dyn Fn(u64) -> String + Send + Sync>)> {
+/// The query string of a kind of search's `n`th request.
+type Query = Arc<dyn Fn(u64) -> String + Send + Sync>;
+
+/// The kinds of search measured: what is asked, and its requests.
+fn cases(users: usize) -> Vec<(String, Query)> {
     // Users whose number has the most digits: `user<i>` is a part of their email only.
     let (low, span) = (users / 10, users - users / 10);
     let one = move |n: u64| low + (n as usize).wrapping_mul(37) % span;
