@@ -73,7 +73,7 @@ pub async fn run(
         drop(app);
         std::fs::write(data.join("bench-token"), token)?;
         std::fs::write(&marker, &wanted)?;
-        eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+        eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
     }
     let token = std::fs::read_to_string(data.join("bench-token")).context("the admin's token of the seeded world")?;
     let engine = if url.is_some() { "PostgreSQL" } else { "SQLite" };
