@@ -8,6 +8,7 @@
 //! cores; ratios to the trivial endpoint (T) are the figures to compare across machines.
 
 mod load;
+mod search;
 mod seed;
 mod server;
 mod startup;
@@ -61,6 +62,11 @@ struct Args {
     /// then starts the server `--runs` times, printing each start-up and the index load.
     #[arg(long, value_name = "DIR")]
     startup: Option<PathBuf>,
+    /// Only the directory search (`GET /api/v1/users?q=`) at the world's user count (100,000;
+    /// 10,000 with --quick): the users are seeded once into DIR (kept for later runs), then each
+    /// kind of query runs on one connection for --seconds (default 3).
+    #[arg(long, value_name = "DIR", conflicts_with = "startup")]
+    search: Option<PathBuf>,
     /// Server starts of `--startup`.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -166,6 +172,15 @@ async fn main() -> anyhow::Result<()> {
         for engine in engines {
             let pg = (engine == Engine::Postgres).then_some(pg_base.as_str());
             startup::run(&bin, dir, pg, sizes, &password_hash, args.runs).await?;
+        }
+        return Ok(());
+    }
+    if let Some(dir) = &args.search {
+        let password_hash = hash_password(PASSWORD)?;
+        let engines = if args.engine.is_empty() { vec![Engine::Sqlite] } else { args.engine.clone() };
+        for engine in engines {
+            let pg = (engine == Engine::Postgres).then_some(pg_base.as_str());
+            search::run(&bin, dir, pg, sizes.users, &password_hash, args.seconds.unwrap_or(3.0)).await?;
         }
         return Ok(());
     }

@@ -68,17 +68,23 @@ where
     Ok(())
 }
 
+/// Users `0..n` (all with `password_hash`).
+pub async fn users(app: &App, n: usize, password_hash: &str, parallel: usize, bar: &ProgressBar) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let hash = password_hash.to_owned();
+    bar.set_message("users");
+    batched(app, n, parallel, bar, |tx, i| {
+        let u = user(i, &hash, now);
+        Box::pin(async move { tx.insert_user(&u).await })
+    })
+    .await
+}
+
 /// Users (all with `password_hash`), teams, memberships, resources and the first share of each
 /// resource: the small world.
 pub async fn small_world(app: &App, s: &Sizes, password_hash: &str, parallel: usize, bar: &ProgressBar) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
-    let hash = password_hash.to_owned();
-    bar.set_message("users");
-    batched(app, s.users, parallel, bar, |tx, i| {
-        let u = user(i, &hash, now);
-        Box::pin(async move { tx.insert_user(&u).await })
-    })
-    .await?;
+    users(app, s.users, password_hash, parallel, bar).await?;
     bar.set_message("teams");
     batched(app, s.teams, parallel, bar, |tx, i| {
         let t = team(i, now);

@@ -6,6 +6,7 @@ mod audit;
 mod authz;
 mod chain;
 mod convert;
+mod directory;
 mod index_rows;
 mod jobs;
 mod links;
@@ -40,21 +41,58 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tx::SqlTx;
 
+/// One migration's SQL: one text that both engines run, or one per engine where they need
+/// different things (both kept in step by the tests, which run every migration on both engines).
+enum MigrationSql {
+    Both(&'static str),
+    Each { sqlite: &'static str, postgres: &'static str },
+}
+
+impl MigrationSql {
+    fn on(&self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (MigrationSql::Both(sql), _) => sql,
+            (MigrationSql::Each { sqlite, .. }, Engine::Sqlite) => sqlite,
+            (MigrationSql::Each { postgres, .. }, Engine::Postgres) => postgres,
+        }
+    }
+}
+
 /// The migrations, in order; append only, never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
-    (2, "mfa", include_str!("../migrations/0002_mfa.sql")),
-    (3, "teams_resources", include_str!("../migrations/0003_teams_resources.sql")),
-    (4, "authz_generation", include_str!("../migrations/0004_authz_generation.sql")),
-    (5, "throttle_pending", include_str!("../migrations/0005_throttle_pending.sql")),
-    (7, "sharing", include_str!("../migrations/0007_sharing.sql")),
-    (8, "audit_chain", include_str!("../migrations/0008_audit_chain.sql")),
-    (9, "access_reviews", include_str!("../migrations/0009_access_reviews.sql")),
-    (10, "authz_index", include_str!("../migrations/0010_authz_index.sql")),
-    (11, "service_accounts", include_str!("../migrations/0011_service_accounts.sql")),
-    (12, "scim", include_str!("../migrations/0012_scim.sql")),
-    (13, "sso", include_str!("../migrations/0013_sso.sql")),
+const MIGRATIONS: &[(i64, &str, MigrationSql)] = &[
+    (1, "foundation", MigrationSql::Both(include_str!("../migrations/0001_foundation.sql"))),
+    (2, "mfa", MigrationSql::Both(include_str!("../migrations/0002_mfa.sql"))),
+    (3, "teams_resources", MigrationSql::Both(include_str!("../migrations/0003_teams_resources.sql"))),
+    (4, "authz_generation", MigrationSql::Both(include_str!("../migrations/0004_authz_generation.sql"))),
+    (5, "throttle_pending", MigrationSql::Both(include_str!("../migrations/0005_throttle_pending.sql"))),
+    (7, "sharing", MigrationSql::Both(include_str!("../migrations/0007_sharing.sql"))),
+    (8, "audit_chain", MigrationSql::Both(include_str!("../migrations/0008_audit_chain.sql"))),
+    (9, "access_reviews", MigrationSql::Both(include_str!("../migrations/0009_access_reviews.sql"))),
+    (10, "authz_index", MigrationSql::Both(include_str!("../migrations/0010_authz_index.sql"))),
+    (11, "service_accounts", MigrationSql::Both(include_str!("../migrations/0011_service_accounts.sql"))),
+    (12, "scim", MigrationSql::Both(include_str!("../migrations/0012_scim.sql"))),
+    (13, "sso", MigrationSql::Both(include_str!("../migrations/0013_sso.sql"))),
+    (
+        14,
+        "directory_search",
+        MigrationSql::Each {
+            sqlite: include_str!("../migrations/0014_directory_search.sqlite.sql"),
+            postgres: include_str!("../migrations/0014_directory_search.postgres.sql"),
+        },
+    ),
 ];
+
+/// The migrations as `engine` runs them, up to `last` (included).
+fn migrator(engine: Engine, last: i64) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .filter(|(version, _, _)| *version <= last)
+        .map(|(version, name, sql)| {
+            Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sql.on(engine)), false)
+        })
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,14 +191,7 @@ impl SqlStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| {
-                Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false)
-            })
-            .collect::<Vec<_>>();
-        let migrator = Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT };
-        migrator.run(&self.pool).await.map_err(Error::internal)
+        migrator(self.engine, i64::MAX).run(&self.pool).await.map_err(Error::internal)
     }
 
     /// Which engine this store runs on.

@@ -1,13 +1,11 @@
-//! Migration 7 on a database that already holds shares (both engines): every share gets a
-//! stable id, shares of deleted teams go, and each data source's visibility is worked out from
-//! its shares.
+//! Migrations on databases that already hold rows (both engines). Migration 7: every share gets
+//! a stable id, shares of deleted teams go, and each data source's visibility is worked out from
+//! its shares. Migration 14: the directory's trigram index holds the users already there.
 
-use crate::{MIGRATIONS, SqlStore};
+use crate::{Engine, SqlStore, migrator};
 use keyward_core::access::{Subject, Visibility};
 use keyward_core::types::{ResourceId, TeamId, UserId};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection};
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Drops the test's PostgreSQL database (and nothing else) when the test is done.
@@ -41,13 +39,9 @@ async fn fresh(engine: &str) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
-async fn run(pool: &AnyPool, up_to: i64) {
-    let migrations = MIGRATIONS
-        .iter()
-        .filter(|(v, _, _)| *v <= up_to)
-        .map(|(v, name, sql)| Migration::new(*v, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false))
-        .collect::<Vec<_>>();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }.run(pool).await.expect("migrate");
+async fn run(pool: &AnyPool, engine: &str, up_to: i64) {
+    let engine = if engine == "sqlite" { Engine::Sqlite } else { Engine::Postgres };
+    migrator(engine, up_to).run(pool).await.expect("migrate");
 }
 
 async fn exec(pool: &AnyPool, sql: String) {
@@ -57,7 +51,7 @@ async fn exec(pool: &AnyPool, sql: String) {
 async fn migrates_existing_shares(engine: &str) {
     let Some(url) = fresh(engine).await else { return };
     let pool = AnyPool::connect(&url).await.expect("pool");
-    run(&pool, 4).await;
+    run(&pool, engine, 4).await;
     let (owner, member, team, gone) = (UserId::new(), UserId::new(), TeamId::new(), TeamId::new());
     let [ds_all, ds_specific, ds_private, app] = [(); 4].map(|_| ResourceId::new());
     for u in [owner, member] {
@@ -81,8 +75,7 @@ async fn migrates_existing_shares(engine: &str) {
     exec(&pool, share(app, "team", gone.to_string())).await;
     pool.close().await;
 
-    let ring = keyward_core::crypto::Keyring::new(vec![keyward_core::crypto::Key::from_bytes(&[7u8; 32]).expect("a key")]).expect("a ring");
-    let store = SqlStore::connect(&url, 2, keyward_core::chain::ChainKeys::from_keyring(&ring)).await.expect("the rest of the migrations");
+    let store = SqlStore::connect(&url, 2, keys()).await.expect("the rest of the migrations");
     let mut tx = keyward_core::store::Store::read(&store).await.expect("read");
     let vis = async |tx: &mut Box<dyn keyward_core::store::Tx>, r| tx.resource_by_id(r).await.unwrap().unwrap().visibility;
     assert_eq!(vis(&mut tx, ds_all).await, Visibility::AllUsers);
@@ -106,11 +99,68 @@ async fn migrates_existing_shares(engine: &str) {
     );
     assert!(sqlx::query(sqlx::AssertSqlSafe(twice)).execute(&mut conn).await.is_err(), "one share per resource and subject, still");
     conn.close().await.ok();
+    remove(engine, &url).await;
+}
+
+/// Removes the test's database.
+async fn remove(engine: &str, url: &str) {
     if engine == "postgres" {
-        drop_database(&url).await;
+        drop_database(url).await;
     } else if let Some(dir) = url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p).parent()) {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+fn keys() -> keyward_core::chain::ChainKeys {
+    let ring = keyward_core::crypto::Keyring::new(vec![keyward_core::crypto::Key::from_bytes(&[7u8; 32]).expect("a key")]).expect("a ring");
+    keyward_core::chain::ChainKeys::from_keyring(&ring)
+}
+
+async fn indexes_existing_users(engine: &str) {
+    let Some(url) = fresh(engine).await else { return };
+    let pool = AnyPool::connect(&url).await.expect("pool");
+    run(&pool, engine, 13).await;
+    for i in 0..50 {
+        exec(&pool, format!("INSERT INTO users (id, email, email_key, full_name, role, status, created_at, updated_at) VALUES ('{}', 'U{i:02}@X.io', 'u{i:02}@x.io', 'Person Number {i:02}', 'developer', 'active', 0, 0)", UserId::new())).await;
+    }
+    pool.close().await;
+
+    let store = SqlStore::connect(&url, 2, keys()).await.expect("migration 14");
+    let mut tx = keyward_core::store::Store::read(&store).await.expect("read");
+    // Pages of one: the walk looks at the first 20 users only, later ones come from the index.
+    let mut found = async |q: &str| {
+        let filter = keyward_core::store::UserFilter { q: Some(q.to_owned()), limit: 1, ..Default::default() };
+        tx.list_users(&filter).await.expect("list").into_iter().map(|u| u.email).collect::<Vec<_>>()
+    };
+    assert_eq!(found("u42@").await, ["U42@X.io"], "a part of an email");
+    assert_eq!(found("NUMBER 37").await, ["U37@X.io"], "a part of a name");
+    assert_eq!(found("u07@").await, ["U07@X.io"], "inside the walk's window");
+    drop(tx);
+    store.close().await;
+
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    let check = if engine == "sqlite" {
+        // FTS5 compares its index with the rows it holds, and fails the statement if they differ.
+        "INSERT INTO users_search (users_search) VALUES ('integrity-check')"
+    } else {
+        "SELECT 1 FROM pg_indexes WHERE indexname = 'users_full_name_trgm'"
+    };
+    let done = sqlx::query(check).execute(&mut conn).await.expect("the index is whole");
+    if engine == "postgres" {
+        assert_eq!(done.rows_affected(), 1, "the trigram index exists");
+    }
+    conn.close().await.ok();
+    remove(engine, &url).await;
+}
+
+#[tokio::test]
+async fn migration_14_on_sqlite() {
+    indexes_existing_users("sqlite").await;
+}
+
+#[tokio::test]
+async fn migration_14_on_postgres() {
+    indexes_existing_users("postgres").await;
 }
 
 #[tokio::test]

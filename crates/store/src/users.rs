@@ -34,10 +34,6 @@ pub fn from_row(row: &AnyRow) -> Result<User> {
     })
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 #[async_trait]
 impl UserStore for SqlTx {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
@@ -150,30 +146,7 @@ impl UserStore for SqlTx {
     }
 
     async fn list_users(&mut self, f: &UserFilter) -> Result<Vec<User>> {
-        let pattern = f.q.as_ref().map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM users \
-             WHERE kind = 'person' AND ($1 IS NULL OR email_key LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\') \
-               AND ($2 IS NULL OR role = $2) \
-               AND ($3 IS NULL OR status = $3) \
-               AND ($4 IS NULL OR email_key > $4) \
-               AND ($6 IS NULL OR id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = $6)) \
-               AND ($7 = 0 OR mfa_enabled = 0) \
-               AND ($8 IS NULL OR COALESCE(last_active_at, created_at) < $8) \
-             ORDER BY email_key LIMIT $5"
-        )))
-        .bind(pattern)
-        .bind(f.role.map(|r| r.as_str()))
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(f.after.clone())
-        .bind(f.limit)
-        .bind(f.team.map(|t| t.to_string()))
-        .bind(i64::from(f.mfa_off))
-        .bind(f.inactive_since.map(ms))
-        .fetch_all(self.c())
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(from_row).collect()
+        crate::directory::list_users(self, f).await
     }
 
     async fn touch_user(&mut self, id: UserId, at: OffsetDateTime) -> Result<()> {

@@ -41,6 +41,19 @@ impl Keyward {
     /// by role or by a status other than `active` (400 `filter_not_allowed`).
     pub async fn list_users(&self, actor: &Actor, mut filter: UserFilter) -> Result<Vec<User>> {
         actor.require(Capability::SeeDirectory)?;
+        // Why refused: no name or email holds a control character, and PostgreSQL refuses a
+        // NUL in text outright (which would answer 500 to what the client sent).
+        let control = |s: &Option<String>| s.as_deref().is_some_and(|s| s.chars().any(char::is_control));
+        if control(&filter.q) {
+            return Err(Error::invalid_field("q", "invalid_query", "The search text must not hold control characters."));
+        }
+        if control(&filter.after) {
+            return Err(Error::invalid_field(
+                "cursor",
+                "invalid_cursor",
+                "The cursor is not valid; use next_cursor from the previous page.",
+            ));
+        }
         if !actor.can(Capability::ManageUsers) {
             // Why: who holds which role tells an attacker whom to aim at (the admins), and who
             // was invited or deactivated is the organisation's business, not the directory's.
@@ -52,7 +65,8 @@ impl Keyward {
             }
             filter.status = Some(UserStatus::Active);
         }
-        filter.limit = filter.limit.clamp(1, MAX_PAGE);
+        // One more than a page: callers ask for a row past the page to tell whether another follows.
+        filter.limit = filter.limit.clamp(1, MAX_PAGE + 1);
         self.store.read().await?.list_users(&filter).await
     }
 

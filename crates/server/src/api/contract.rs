@@ -88,6 +88,8 @@ enum Rule {
     Time,
     /// Text of at most this many characters without control characters; blank means none.
     Plain(u32),
+    /// Text of any length without control characters.
+    NoControl,
     /// Text of 1 to this many characters without control characters, not blank.
     Line(u32),
     /// At most this many items.
@@ -217,6 +219,7 @@ fn query_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("/api/v1/resources", "limit", page()),
         ("/api/v1/resources", "kind", kinds()),
         ("/api/v1/users", "limit", page()),
+        ("/api/v1/users", "q", NoControl),
         ("/api/v1/users", "role", OneOf(names(&Role::ALL, Role::as_str))),
         ("/api/v1/users", "status", OneOf(vec!["invited", "active", "deactivated"])),
         ("/api/v1/users/{id}/logins", "limit", page()),
@@ -288,6 +291,9 @@ fn apply(schema: &mut Value, rule: &Rule) {
         }
         Plain(max) => {
             obj.insert("maxLength".into(), json!(max));
+            obj.insert("pattern".into(), json!("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"));
+        }
+        NoControl => {
             obj.insert("pattern".into(), json!("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"));
         }
         Email => {

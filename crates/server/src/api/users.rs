@@ -21,7 +21,8 @@ use utoipa::IntoParams;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    /// Part of a name or email, any case.
+    /// Part of a name or email, any case (`%`, `_` and `\` are plain characters; control
+    /// characters are refused with 400 `invalid_query`).
     q: Option<String>,
     /// Admins only (others: 400 `filter_not_allowed`).
     role: Option<String>,
@@ -35,7 +36,7 @@ pub struct UserQuery {
 /// The directory: every signed-in user sees the names, emails and teams of active users; admins
 /// see every account with role, status and activity, and may filter by role and status.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
-    responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody, description = "filter_not_allowed: role or status filter from a non-admin")))]
+    responses((status = 200, body = Page<User>), (status = 400, body = ErrorBody, description = "filter_not_allowed: role or status filter from a non-admin; invalid_query: control characters in q")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -1,0 +1,104 @@
+//! `keyward-bench --search DIR`: only the directory search (`GET /api/v1/users?q=`), at the
+//! world's user count. The users (and the admin who asks) are seeded once into `DIR` and kept
+//! there (PostgreSQL: the database `keyward_bench_search`), so that a later build measures the
+//! same rows, and its first start shows what its migrations cost on them. Each kind of query
+//! then runs back to back on one connection (no queueing: each figure is what one search costs).
+
+use crate::load::{self, MakeRequest};
+use crate::seed;
+use anyhow::Context;
+use indicatif::ProgressBar;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The database the PostgreSQL users live in (kept between runs, like the SQLite directory).
+const PG_DATABASE: &str = "keyward_bench_search";
+
+/// The query string of a kind of search's `n`th request.
+type Query = Arc<dyn Fn(u64) -> String + Send + Sync>;
+
+/// The kinds of search measured: what is asked, and its requests.
+fn cases(users: usize) -> Vec<(String, Query)> {
+    // Users whose number has the most digits: `user<i>` is a part of their email only.
+    let (low, span) = (users / 10, users - users / 10);
+    let one = move |n: u64| low + (n as usize).wrapping_mul(37) % span;
+    vec![
+        ("q=user<i>: one match (part of an email)".into(), Arc::new(move |n| format!("q=user{}", one(n)))),
+        ("q=Bench User <i>: one match (part of a name, mixed case)".into(), Arc::new(move |n| format!("q=Bench%20User%20{}", one(n)))),
+        ("q=nobody<n>: no match".into(), Arc::new(|n| format!("q=nobody{n}"))),
+        (
+            "q=user<(37n) mod users>: the full benchmark's query (1 to 1,111 matches)".into(),
+            Arc::new(move |n| format!("q=user{}", (n as usize).wrapping_mul(37) % users)),
+        ),
+        ("q=bench: every user matches, first page".into(), Arc::new(|_| "q=bench".into())),
+        ("q=bench, a later page (cursor)".into(), Arc::new(move |n| format!("q=bench&cursor=user{}%40bench.example", one(n)))),
+        ("q=user9: 11 % match, all at the end of the email order".into(), Arc::new(|_| "q=user9".into())),
+        ("q=<two digits>: two characters".into(), Arc::new(|n| format!("q={:02}", n % 100))),
+        ("q=<one digit>: one character".into(), Arc::new(|n| format!("q={}", n % 10))),
+        ("q=bench&role=admin: every user matches q, one the role".into(), Arc::new(|_| "q=bench&role=admin".into())),
+        ("no q: the first page of the directory".into(), Arc::new(|_| String::new())),
+    ]
+}
+
+/// Seeds `dir` once (SQLite in `dir/sqlite`, or PostgreSQL with its keys in `dir/postgres`),
+/// then starts the server and times each kind of search for `seconds`.
+pub async fn run(
+    bin: &(PathBuf, Vec<String>),
+    dir: &Path,
+    postgres: Option<&str>,
+    users: usize,
+    password_hash: &str,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let (data, url) = match postgres {
+        None => (dir.join("sqlite"), None),
+        Some(base) => (dir.join("postgres"), Some(database(base).await?)),
+    };
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let marker = data.join("bench-search");
+    let wanted = format!("{users} users");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        anyhow::ensure!(
+            std::fs::read_dir(&data)?.next().is_none(),
+            "{} holds another world; remove it first (or give another directory)",
+            data.display()
+        );
+        let started = Instant::now();
+        eprintln!("seeding {wanted} into {} (once)", data.display());
+        let app = seed::open(&data, url.as_deref()).await?;
+        let token = seed::admin_token(&app).await?;
+        let parallel = if url.is_some() { 4 } else { 1 };
+        seed::users(&app, users, password_hash, parallel, &ProgressBar::hidden()).await?;
+        drop(app);
+        std::fs::write(data.join("bench-token"), token)?;
+        std::fs::write(&marker, &wanted)?;
+        eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let token = std::fs::read_to_string(data.join("bench-token")).context("the admin's token of the seeded world")?;
+    let engine = if url.is_some() { "PostgreSQL" } else { "SQLite" };
+    let server = crate::server::Server::start(&bin.0, &bin.1, &data, url.as_deref()).await?;
+    println!("\n## Directory search, {engine}, {users} users (start-up {:.2} s)\n", server.startup.as_secs_f64());
+    println!("| query | requests | p50 | p99 | max |");
+    println!("|---|---|---|---|---|");
+    for (what, path) in cases(users) {
+        let (base, token) = (server.base.clone(), token.clone());
+        let make: MakeRequest = Arc::new(move |http, n| http.get(format!("{base}/api/v1/users?{}", path(n))).bearer_auth(&token));
+        let s = load::run(1, Duration::from_millis(300), Duration::from_secs_f64(seconds), make, ProgressBar::hidden()).await;
+        anyhow::ensure!(s.failed == 0, "{what}: {} failed: {}", s.failed, s.first_failure.as_deref().unwrap_or("?"));
+        println!("| {what} | {} | {:.2} ms | {:.2} ms | {:.2} ms |", s.ok, s.pct_ms(50.0), s.pct_ms(99.0), s.pct_ms(100.0));
+    }
+    server.stop().await
+}
+
+/// The URL of the kept PostgreSQL database on the server of `base`, created when missing.
+async fn database(base: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let mut c = sqlx::postgres::PgConnection::connect(base).await.context("cannot reach PostgreSQL")?;
+    let exists: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(PG_DATABASE).fetch_optional(&mut c).await?;
+    if exists.is_none() {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {PG_DATABASE}"))).execute(&mut c).await?;
+    }
+    Ok(crate::database_url(base, PG_DATABASE))
+}
