@@ -82,9 +82,11 @@ pub async fn run(
     println!("| query | requests | p50 | p99 | max |");
     println!("|---|---|---|---|---|");
     for (what, path) in cases(users) {
-        let (base, token) = (server.base.clone(), token.clone());
-        let make: MakeRequest = Arc::new(move |http, n| http.get(format!("{base}/api/v1/users?{}", path(n))).bearer_auth(&token));
-        let s = load::run(1, Duration::from_millis(300), Duration::from_secs_f64(seconds), make, ProgressBar::hidden()).await;
+        let token: Arc<str> = token.trim().into();
+        let make: MakeRequest = Arc::new(move |n| load::Request::get(format!("/api/v1/users?{}", path(n)), Some(&token)));
+        let s =
+            load::run(server.base.clone(), 1, Duration::from_millis(300), Duration::from_secs_f64(seconds), make, ProgressBar::hidden())
+                .await;
         anyhow::ensure!(s.failed == 0, "{what}: {} failed: {}", s.failed, s.first_failure.as_deref().unwrap_or("?"));
         println!("| {what} | {} | {:.2} ms | {:.2} ms | {:.2} ms |", s.ok, s.pct_ms(50.0), s.pct_ms(99.0), s.pct_ms(100.0));
     }

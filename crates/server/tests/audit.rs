@@ -21,6 +21,7 @@ engine_tests!(
     events_from_before_the_chain_are_chained_at_start,
     every_change_is_logged_and_exports_agree,
     activity_page_exports_with_its_filters,
+    a_full_page_of_two_hundred_keeps_its_next_cursor,
 );
 
 async fn db(app: &TestApp) -> AnyConnection {
@@ -386,4 +387,25 @@ async fn activity_page_exports_with_its_filters(engine: Engine) {
     assert_eq!(&rows[0][7], "auth.login_failed");
     let jsonl = admin.http.get(format!("{}{}", app.base, href("jsonl"))).send().await.unwrap().text().await.unwrap();
     assert_eq!(jsonl.lines().count(), 1, "{jsonl}");
+}
+
+async fn a_full_page_of_two_hundred_keeps_its_next_cursor(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else { return };
+    let admin = app.admin().await;
+    let (status, t) = admin.post("/api/v1/teams", json!({ "name": "Paging", "description": "" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let team = t["id"].as_str().unwrap();
+    // 201 changes of one team, each an audited event.
+    for i in 0..201 {
+        let (status, body) = admin.patch(&format!("/api/v1/teams/{team}"), json!({ "description": format!("v{i}") })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let filter = format!("target_type=team&target_id={team}&action=team.update");
+    let (status, page) = admin.get(&format!("/api/v1/audit?{filter}&limit=200")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 200);
+    let cursor = page["next_cursor"].as_str().expect("a full page of the largest size still says more follow");
+    let (_, rest) = admin.get(&format!("/api/v1/audit?{filter}&limit=200&cursor={cursor}")).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1, "{rest}");
+    assert_eq!(rest["next_cursor"], Value::Null);
 }

@@ -156,7 +156,8 @@ impl Keyward {
         limit: usize,
     ) -> Result<Vec<ResourceId>> {
         actor.require(Capability::CheckAccess)?;
-        let limit = limit.clamp(1, MAX_LOOKUP);
+        // One more than a page: callers ask for an id past the page to tell whether another follows.
+        let limit = limit.clamp(1, MAX_LOOKUP + 1);
         let now = self.clock.now();
         if let Some(found) = self.index.lookup(user, action, kind, after, limit, now) {
             return found.ok_or(Error::NotFound("User"));

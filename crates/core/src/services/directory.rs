@@ -94,7 +94,8 @@ impl Keyward {
     /// The audit log, newest first (admins).
     pub async fn audit_events(&self, actor: &Actor, mut filter: AuditFilter) -> Result<Vec<AuditRecord>> {
         actor.require(Capability::ReadAudit)?;
-        filter.limit = filter.limit.clamp(1, MAX_PAGE);
+        // One more than a page: callers ask for a row past the page to tell whether another follows.
+        filter.limit = filter.limit.clamp(1, MAX_PAGE + 1);
         self.store.read().await?.list_audit(&filter).await
     }
 }
