@@ -328,6 +328,7 @@ impl Bench {
         let rows = bar.position();
         bar.finish_and_clear();
         drop(app);
+        analyze(url).await?;
         let secs = started.elapsed().as_secs_f64();
         t.info(
             "seeding users, teams, memberships, resources, shares",
@@ -350,6 +351,7 @@ impl Bench {
         let rows = bar.position();
         bar.finish_and_clear();
         drop(app);
+        analyze(url).await?;
         let secs = started.elapsed().as_secs_f64();
         t.info("seeding shares and audit events (chained)", format!("{rows} rows in {secs:.0} s ({})", per_s(rows as f64 / secs)));
         let big = s.big_shares();
@@ -568,6 +570,18 @@ fn in_process(s: &Sizes, password_hash: &str) -> (f64, f64, f64) {
 async fn postgres_answers(url: &str) -> bool {
     use sqlx::Connection;
     matches!(tokio::time::timeout(Duration::from_secs(3), sqlx::postgres::PgConnection::connect(url)).await, Ok(Ok(_)))
+}
+
+/// On PostgreSQL, refreshes the planner's statistics after a bulk load, as autovacuum does on
+/// a default server once a table has grown (some machines run without it; stale statistics
+/// that still say "empty" send the directory search to a scan of 100,000 users).
+async fn analyze(url: Option<&str>) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    if let Some(url) = url {
+        let mut c = sqlx::postgres::PgConnection::connect(url).await.context("cannot reach PostgreSQL")?;
+        sqlx::query("ANALYZE").execute(&mut c).await?;
+    }
+    Ok(())
 }
 
 /// Creates an empty database on the server of `base`; answers its URL and name.
