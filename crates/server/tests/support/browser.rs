@@ -254,6 +254,21 @@ impl Browser {
         button.click().await.with_context(|| format!("click the button {label:?}"))
     }
 
+    /// Clicks the button `label` that submits a form, and waits until the browser has left the
+    /// page it was on. Why: when the answer is the same page again (a form with its errors), what
+    /// the test waits for next may already be on the old page, and would be read as it goes stale.
+    pub async fn submit(&self, label: &str) -> Result<()> {
+        let old = self.client.find(Locator::Css("html")).await?;
+        self.click_button(label).await?;
+        let deadline = Instant::now() + WAIT;
+        // The old page's root element answers until that page is gone.
+        while old.tag_name().await.is_ok() {
+            anyhow::ensure!(Instant::now() < deadline, "waited {WAIT:?} for the button {label:?} to load a page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
     pub async fn click_link(&self, text: &str) -> Result<()> {
         let link = self.wait(Locator::LinkText(text), &format!("the link {text:?}")).await?;
         link.click().await.with_context(|| format!("click the link {text:?}"))
