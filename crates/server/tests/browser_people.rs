@@ -47,12 +47,12 @@ async fn invite_without_email_then_accept_in_a_second_browser() {
 
         grace.fill("password", PW).await?;
         grace.fill("password_confirm", "Plover-Quartz-43!").await?;
-        grace.submit("Set password and sign in").await?;
+        grace.click_button("Set password and sign in").await?;
         grace.wait_for_text("The two passwords do not match.").await?;
 
         grace.fill("password", "password").await?;
         grace.fill("password_confirm", "password").await?;
-        grace.submit("Set password and sign in").await?;
+        grace.click_button("Set password and sign in").await?;
         grace.wait(Locator::Css(".alert.error li"), "the failed password rules").await?;
         assert_eq!(
             grace.texts(".alert.error li").await?,
@@ -67,7 +67,7 @@ async fn invite_without_email_then_accept_in_a_second_browser() {
 
         grace.fill("password", PW).await?;
         grace.fill("password_confirm", PW).await?;
-        grace.submit("Set password and sign in").await?;
+        grace.click_button("Set password and sign in").await?;
         grace.wait_for_heading("Welcome, Grace Hopper").await?;
         assert_eq!(grace.path().await?, "/");
         assert_eq!(grace.text_of("my-role").await?, "Developer");

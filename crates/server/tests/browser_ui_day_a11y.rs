@@ -11,6 +11,7 @@ mod ui_day;
 use anyhow::{Result, ensure};
 use browser_support::{Browser, run, run_fresh};
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -94,6 +95,7 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
         b.open("/account/security").await?;
         b.fill("token-name", "ci bot").await?;
         b.click_button("Create token").await?;
+        b.wait(Locator::Css(".alert.success"), "the new-token notice").await?;
         let live = b
             .client
             .execute("return document.querySelector('.alert.success').closest('[aria-live],[role=status],[role=alert]') !== null", vec![])

@@ -131,7 +131,7 @@ async fn a_policy_that_restricts_people_at_once_says_how_many_first() {
         ensure!(warning.contains("restricts 3 users at once"), "{warning}");
         ensure!(b.value_of("grace").await? == "0", "the form keeps the values to save");
         ui_day::screenshots(&b, "policy-confirm").await?;
-        b.submit("Save and restrict 3 users").await?;
+        b.click_button("Save and restrict 3 users").await?;
         // The path, not the heading: the policy page has a "Multi-factor authentication" section
         // too, so waiting for the heading could pass before the browser left it.
         b.wait_for_path("/account/security").await.context("the admin herself must now set up MFA first")?;

@@ -251,27 +251,39 @@ impl Browser {
     pub async fn click_button(&self, label: &str) -> Result<()> {
         let xpath = format!("//button[normalize-space()={}]", xpath_literal(label));
         let button = self.wait(Locator::XPath(&xpath), &format!("the button {label:?}")).await?;
-        button.click().await.with_context(|| format!("click the button {label:?}"))
-    }
-
-    /// Clicks the button `label` that submits a form, and waits until the browser has left the
-    /// page it was on. Why: when the answer is the same page again (a form with its errors), what
-    /// the test waits for next may already be on the old page, and would be read as it goes stale.
-    pub async fn submit(&self, label: &str) -> Result<()> {
-        let old = self.client.find(Locator::Css("html")).await?;
-        self.click_button(label).await?;
-        let deadline = Instant::now() + WAIT;
-        // The old page's root element answers until that page is gone.
-        while old.tag_name().await.is_ok() {
-            anyhow::ensure!(Instant::now() < deadline, "waited {WAIT:?} for the button {label:?} to load a page");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Ok(())
+        self.click_and_follow(button, &format!("the button {label:?}")).await
     }
 
     pub async fn click_link(&self, text: &str) -> Result<()> {
         let link = self.wait(Locator::LinkText(text), &format!("the link {text:?}")).await?;
-        link.click().await.with_context(|| format!("click the link {text:?}"))
+        self.click_and_follow(link, &format!("the link {text:?}")).await
+    }
+
+    /// Clicks `element`; when the click starts loading another page (a form posted, a link
+    /// followed), waits until the old page is gone. Why: chromedriver answers the click before
+    /// the next page has loaded, and what a test waits for next may also be on the old page
+    /// (the same form with its errors, a heading both pages have), then read as it goes stale.
+    async fn click_and_follow(&self, element: Element, what: &str) -> Result<()> {
+        let old = self.client.find(Locator::Css("html")).await?;
+        self.client
+            .execute(
+                "window.__kwLeaving = false; window.addEventListener('beforeunload', () => { window.__kwLeaving = true; }); return null;",
+                vec![],
+            )
+            .await?;
+        element.click().await.with_context(|| format!("click {what}"))?;
+        // On the old page still, and leaving it; an error means the old page is already going.
+        let leaving = self.client.execute("return window.__kwLeaving === true", vec![]).await.map_or(true, |v| v == Value::Bool(true));
+        if !leaving {
+            return Ok(());
+        }
+        let deadline = Instant::now() + WAIT;
+        // The old page's root element answers until that page is gone.
+        while old.tag_name().await.is_ok() {
+            anyhow::ensure!(Instant::now() < deadline, "waited {WAIT:?} for the page after clicking {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     /// Opens the sign-in page and signs in with `email` and `password`.
