@@ -6,11 +6,12 @@
 
 use crate::load::{self, MakeRequest};
 use crate::seed;
+use crate::startup::kept_world;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The database the PostgreSQL users live in (kept between runs, like the SQLite directory).
 const PG_DATABASE: &str = "keyward_bench_search";
@@ -51,30 +52,13 @@ pub async fn run(
     password_hash: &str,
     seconds: f64,
 ) -> anyhow::Result<()> {
-    let (data, url) = match postgres {
-        None => (dir.join("sqlite"), None),
-        Some(base) => (dir.join("postgres"), Some(database(base).await?)),
-    };
-    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let marker = data.join("bench-search");
-    let wanted = format!("{users} users");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        anyhow::ensure!(
-            std::fs::read_dir(&data)?.next().is_none(),
-            "{} holds another world; remove it first (or give another directory)",
-            data.display()
-        );
-        let started = Instant::now();
-        eprintln!("seeding {wanted} into {} (once)", data.display());
-        let app = seed::open(&data, url.as_deref()).await?;
-        let token = seed::admin_token(&app).await?;
-        let parallel = if url.is_some() { 4 } else { 1 };
-        seed::users(&app, users, password_hash, parallel, &ProgressBar::hidden()).await?;
-        drop(app);
+    let (data, url) = kept_world(dir, postgres, PG_DATABASE, &format!("{users} users"), async |app, parallel, data| {
+        let token = seed::admin_token(app).await?;
+        seed::users(app, users, password_hash, parallel, &ProgressBar::hidden()).await?;
         std::fs::write(data.join("bench-token"), token)?;
-        std::fs::write(&marker, &wanted)?;
-        eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
-    }
+        Ok(())
+    })
+    .await?;
     let token = std::fs::read_to_string(data.join("bench-token")).context("the admin's token of the seeded world")?;
     let engine = if url.is_some() { "PostgreSQL" } else { "SQLite" };
     let server = crate::server::Server::start(&bin.0, &bin.1, &data, url.as_deref()).await?;
@@ -91,16 +75,4 @@ pub async fn run(
         println!("| {what} | {} | {:.2} ms | {:.2} ms | {:.2} ms |", s.ok, s.pct_ms(50.0), s.pct_ms(99.0), s.pct_ms(100.0));
     }
     server.stop().await
-}
-
-/// The URL of the kept PostgreSQL database on the server of `base`, created when missing.
-async fn database(base: &str) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let mut c = sqlx::postgres::PgConnection::connect(base).await.context("cannot reach PostgreSQL")?;
-    let exists: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(PG_DATABASE).fetch_optional(&mut c).await?;
-    if exists.is_none() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {PG_DATABASE}"))).execute(&mut c).await?;
-    }
-    Ok(crate::database_url(base, PG_DATABASE))
 }

@@ -24,32 +24,16 @@ pub async fn run(
     password_hash: &str,
     runs: usize,
 ) -> anyhow::Result<()> {
-    let (data, url) = match postgres {
-        None => (dir.join("sqlite"), None),
-        Some(base) => (dir.join("postgres"), Some(database(base).await?)),
-    };
-    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let marker = data.join("bench-world");
     let wanted = format!("{} users, {} teams, {} resources, {} shares", sizes.users, sizes.teams, sizes.resources, sizes.big_shares());
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        anyhow::ensure!(
-            std::fs::read_dir(&data)?.next().is_none(),
-            "{} holds another world; remove it first (or give another directory)",
-            data.display()
-        );
-        let started = Instant::now();
-        eprintln!("seeding {wanted} into {} (once)", data.display());
-        let parallel = if url.is_some() { 4 } else { 1 };
-        let app = seed::open(&data, url.as_deref()).await?;
-        seed::admin_token(&app).await?;
+    let (data, url) = kept_world(dir, postgres, PG_DATABASE, &wanted, async |app, parallel, _| {
+        seed::admin_token(app).await?;
         let bar = ProgressBar::new(seed::small_world_rows(&sizes) + (sizes.big_shares() - sizes.small_shares()) as u64);
-        seed::small_world(&app, &sizes, password_hash, parallel, &bar).await?;
-        seed::big_shares(&app, &sizes, parallel, &bar).await?;
+        seed::small_world(app, &sizes, password_hash, parallel, &bar).await?;
+        seed::big_shares(app, &sizes, parallel, &bar).await?;
         bar.finish_and_clear();
-        drop(app);
-        std::fs::write(&marker, &wanted)?;
-        eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
-    }
+        Ok(())
+    })
+    .await?;
     let engine = if url.is_some() { "PostgreSQL" } else { "SQLite" };
     for i in 1..=runs {
         let server = crate::server::Server::start(&bin.0, &bin.1, &data, url.as_deref()).await?;
@@ -64,14 +48,48 @@ pub async fn run(
     Ok(())
 }
 
-/// The URL of the kept PostgreSQL database on the server of `base`, created when missing.
-async fn database(base: &str) -> anyhow::Result<String> {
+/// A world seeded once and kept: SQLite in `dir/sqlite`, or PostgreSQL in the database
+/// `pg_database` on the server of `postgres` with its keys in `dir/postgres`. `seed` runs (with
+/// the store, its writers in parallel and the data directory) only when the kept world is not
+/// already `wanted`; answers the data directory and the PostgreSQL URL.
+pub async fn kept_world(
+    dir: &Path,
+    postgres: Option<&str>,
+    pg_database: &str,
+    wanted: &str,
+    seed: impl AsyncFnOnce(&keyward_server::App, usize, &Path) -> anyhow::Result<()>,
+) -> anyhow::Result<(PathBuf, Option<String>)> {
+    let (data, url) = match postgres {
+        None => (dir.join("sqlite"), None),
+        Some(base) => (dir.join("postgres"), Some(database(base, pg_database).await?)),
+    };
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let marker = data.join("bench-world");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted) {
+        anyhow::ensure!(
+            std::fs::read_dir(&data)?.next().is_none(),
+            "{} holds another world; remove it first (or give another directory)",
+            data.display()
+        );
+        let started = Instant::now();
+        eprintln!("seeding {wanted} into {} (once)", data.display());
+        let parallel = if url.is_some() { 4 } else { 1 };
+        let app = seed::open(&data, url.as_deref()).await?;
+        seed(&app, parallel, &data).await?;
+        drop(app);
+        std::fs::write(&marker, wanted)?;
+        eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok((data, url))
+}
+
+/// The URL of the kept PostgreSQL database `name` on the server of `base`, created when missing.
+async fn database(base: &str, name: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
     let mut c = sqlx::postgres::PgConnection::connect(base).await.context("cannot reach PostgreSQL")?;
-    let exists: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(PG_DATABASE).fetch_optional(&mut c).await?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&mut c).await?;
     if exists.is_none() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {PG_DATABASE}"))).execute(&mut c).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await?;
     }
-    Ok(crate::database_url(base, PG_DATABASE))
+    Ok(crate::database_url(base, name))
 }
