@@ -27,6 +27,12 @@ pub struct Stats {
     pub answered: u64,
     /// The server's CPU time per answer, in microseconds, over the whole run (warm-up included).
     pub server_cpu_us: Option<f64>,
+    /// The part of `server_cpu_us` spent hashing passwords.
+    pub hashing_cpu_us: Option<f64>,
+    /// PostgreSQL's CPU time per answer (every local `postgres` process), when the server runs on it.
+    pub database_cpu_us: Option<f64>,
+    /// The load generator's own CPU time per answer.
+    pub client_cpu_us: Option<f64>,
     /// Latencies of the successful requests, in microseconds, sorted.
     latencies: Vec<u32>,
 }

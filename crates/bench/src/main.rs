@@ -19,7 +19,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use keyward_bench::{PASSWORD, Sizes, email, pair, user_id};
 use load::{MakeRequest, Stats};
 use serde_json::json;
-use server::Server;
+use server::{Server, cpu_seconds, postgres_cpu_seconds};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,7 +130,16 @@ fn pct(a: f64, b: f64) -> f64 {
 fn load_figure(s: &Stats) -> String {
     let mut out = format!("{}, p50 {:.2} ms, p99 {:.2} ms", per_s(s.rate()), s.pct_ms(50.0), s.pct_ms(99.0));
     if let Some(cpu) = s.server_cpu_us {
-        out.push_str(&format!(", server CPU {cpu:.0} µs each"));
+        out.push_str(&format!(", CPU each: server {cpu:.0} µs"));
+        if let Some(hashing) = s.hashing_cpu_us {
+            out.push_str(&format!(" ({hashing:.0} µs hashing)"));
+        }
+        if let Some(db) = s.database_cpu_us {
+            out.push_str(&format!(", PostgreSQL {db:.0} µs"));
+        }
+        if let Some(client) = s.client_cpu_us {
+            out.push_str(&format!(", load generator {client:.0} µs"));
+        }
     }
     if s.failed > 0 {
         out.push_str(&format!(" ({} failed: {})", s.failed, s.first_failure.as_deref().unwrap_or("?")));
@@ -197,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let progress = MultiProgress::new();
     // Per engine: three server starts, eleven load runs and A; plus the in-process step.
-    let steps = progress.add(ProgressBar::new(1 + 15 * engines.len() as u64));
+    let steps = progress.add(ProgressBar::new(1 + 16 * engines.len() as u64));
     steps.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")?);
     steps.enable_steady_tick(Duration::from_millis(200));
     let password_hash = hash_password(PASSWORD)?;
@@ -278,9 +287,14 @@ impl Bench {
     }
 
     async fn load(&self, server: &Server, connections: usize, make: MakeRequest) -> Stats {
-        let cpu = server.cpu_seconds();
+        let me = std::process::id();
+        let before = (server.cpu_seconds(), server.postgres.then(postgres_cpu_seconds), cpu_seconds(me), server.hashing_cpu_seconds());
         let mut s = load::run(server.base.clone(), connections, self.warmup, self.duration, make, self.steps.clone()).await;
-        s.server_cpu_us = Some((server.cpu_seconds() - cpu) * 1e6 / s.answered.max(1) as f64);
+        let each = |seconds: f64| seconds * 1e6 / s.answered.max(1) as f64;
+        s.server_cpu_us = Some(each(server.cpu_seconds() - before.0));
+        s.database_cpu_us = before.1.map(|db| each(postgres_cpu_seconds() - db));
+        s.client_cpu_us = Some(each(cpu_seconds(me) - before.2));
+        s.hashing_cpu_us = Some(each(server.hashing_cpu_seconds() - before.3)).filter(|h| *h >= 1.0);
         self.done();
         s
     }
@@ -377,15 +391,20 @@ impl Bench {
         );
         let _ = t_small;
 
-        // Sign-ins against A, the raw Argon2id rate of this machine.
+        // Sign-ins against A, the raw Argon2id rate of this machine, measured just before and
+        // just after them: a machine whose speed drifts (shared cores) moves both alike.
         self.step(format!("{name}: A (raw Argon2id verifications)"));
-        let a = argon2_rate(&self.password_hash, self.duration, false);
-        let a_kept = argon2_rate(&self.password_hash, self.duration, true);
+        let before = (argon2_rate(&self.password_hash, self.duration, false), argon2_rate(&self.password_hash, self.duration, true));
         self.done();
-        t.info(format!("A: Argon2id verifications on {} threads (argon2's verify_password)", threads()), per_s(a));
-        t.info("A′: the same, each thread keeping its 19 MiB (as the server's hashing threads do)", per_s(a_kept));
         self.step(format!("{name}: sign-ins"));
         let signins = self.load(&server, 16, sign_in(s)).await;
+        self.step(format!("{name}: A again"));
+        let after = (argon2_rate(&self.password_hash, self.duration, false), argon2_rate(&self.password_hash, self.duration, true));
+        self.done();
+        let (a, a_kept) = ((before.0 + after.0) / 2.0, (before.1 + after.1) / 2.0);
+        let around = |b: f64, a: f64| format!("{} ({} before the sign-ins, {} after)", per_s((b + a) / 2.0), per_s(b), per_s(a));
+        t.info(format!("A: Argon2id verifications on {} threads (argon2's verify_password)", threads()), around(before.0, after.0));
+        t.info("A′: the same, each thread keeping its 19 MiB (as the server's hashing threads do)", around(before.1, after.1));
         t.aim(
             "sign-ins (POST /api/v1/auth/login, 16 connections)",
             format!("{} = {:.0} % of A, {:.0} % of A′", load_figure(&signins), pct(signins.rate(), a), pct(signins.rate(), a_kept)),

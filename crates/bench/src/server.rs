@@ -49,8 +49,38 @@ pub struct Server {
     /// From spawning the process to the first answer of `/healthz` (the authorization index is
     /// loaded before the first request is served).
     pub startup: Duration,
+    /// Whether it runs on PostgreSQL (else on its embedded SQLite).
+    pub postgres: bool,
     /// The last lines the server wrote, shown when something fails.
     log: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// The CPU time process `pid` has used so far (user and system, every thread), in seconds; 0
+/// when it is gone.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// The user and system CPU time of a `/proc/…/stat` line, in seconds.
+fn stat_cpu_seconds(stat: &str) -> f64 {
+    // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: Vec<f64> = after.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks.iter().sum::<f64>() / per_second
+}
+
+/// The CPU time used so far by every process of this machine named `postgres` (the server, its
+/// backends and background workers), in seconds: 0 when PostgreSQL runs elsewhere. Processes
+/// that ended between two readings take their time with them, so a difference is a floor.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "postgres"))
+        .map(cpu_seconds)
+        .sum()
 }
 
 /// A memory figure of `/proc/PID/status`, in KiB.
@@ -115,7 +145,7 @@ impl Server {
             });
         }
         drop(port_tx);
-        let mut server = Server { child, pid, base: String::new(), startup: Duration::ZERO, log };
+        let mut server = Server { child, pid, base: String::new(), startup: Duration::ZERO, postgres: database_url.is_some(), log };
         let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(Duration::from_secs(120))).await?;
         let Ok(port) = port else { bail!("the server did not say where it listens:\n{}", server.last_lines()) };
         server.base = format!("http://127.0.0.1:{port}");
@@ -157,13 +187,17 @@ impl Server {
 
     /// The CPU time the server has used so far (user and system, every thread), in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let ticks: Vec<f64> = after.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
-        // SAFETY: sysconf has no preconditions.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-        ticks.iter().sum::<f64>() / per_second
+        cpu_seconds(self.pid)
+    }
+
+    /// The part of `cpu_seconds` spent by the server's password-hashing threads (`keyward-hash-N`).
+    pub fn hashing_cpu_seconds(&self) -> f64 {
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{}/task", self.pid)) else { return 0.0 };
+        dir.filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|task| std::fs::read_to_string(task.join("comm")).is_ok_and(|c| c.starts_with("keyward-hash")))
+            .map(|task| stat_cpu_seconds(&std::fs::read_to_string(task.join("stat")).unwrap_or_default()))
+            .sum()
     }
 
     /// The peak resident memory so far, in MiB.

@@ -34,7 +34,7 @@ use keyward_core::store::{ChangeListener, CommitHook, IndexRow, Store, Tx};
 use keyward_core::{Error, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +114,41 @@ impl Engine {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged again when handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// The URL without TLS, for a PostgreSQL URL whose host is a loopback address and which leaves
+/// the TLS mode to its default (no `sslmode` in the URL, no `PGSSLMODE`); `None` for any other.
+///
+/// Why: the default, "prefer", encrypts when the server offers TLS, and on a connection that
+/// never leaves the machine that buys nothing (anyone who can read loopback traffic can read the
+/// server's memory) while costing both sides CPU on every statement: about 0.7 ms of a sign-in's
+/// 20 round trips (docs/performance.md). "prefer" also accepts plain text already, so this asks
+/// for nothing the URL did not allow; `sslmode=prefer` or `require` in the URL keeps TLS.
+fn loopback_without_tls(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") || std::env::var_os("PGSSLMODE").is_some() {
+        return None;
+    }
+    if parsed.query_pairs().any(|(key, _)| matches!(&*key, "sslmode" | "ssl-mode" | "host")) {
+        return None;
+    }
+    let loopback = match parsed.host()? {
+        // A `postgres:` URL's host is opaque to the url crate: an address comes as its text.
+        url::Host::Domain(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    if !loopback {
+        return None;
+    }
+    parsed.query_pairs_mut().append_pair("sslmode", "disable");
+    Some(parsed.to_string())
+}
+
 /// A connected database with the schema applied.
 pub struct SqlStore {
     pool: AnyPool,
@@ -135,7 +170,22 @@ impl SqlStore {
     pub async fn connect(url: &str, max_connections: u32, chain: ChainKeys) -> Result<SqlStore> {
         install_default_drivers();
         let engine = Engine::of(url)?;
-        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(2)).acquire_timeout(Duration::from_secs(30));
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            // Why only idle connections are pinged: a ping on every hand-out was a round trip
+            // more per statement group (five per sign-in); a connection back in the pool a moment
+            // ago was just working, and one idle for longer (perhaps across a database restart)
+            // is still tested, and replaced if it does not answer.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         if engine == Engine::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -149,14 +199,24 @@ impl SqlStore {
                 })
             });
         }
-        let pool = options.connect(url).await.map_err(db_err)?;
+        let (pool, url) = match loopback_without_tls(url) {
+            Some(plain) => match options.clone().connect(&plain).await {
+                Ok(pool) => (pool, plain),
+                // Say a server whose pg_hba.conf takes only TLS connections: as the URL says.
+                Err(e) => {
+                    tracing::info!(error = %e, "PostgreSQL refused a plain loopback connection; connecting as the URL says (TLS preferred)");
+                    (options.connect(url).await.map_err(db_err)?, url.to_owned())
+                }
+            },
+            None => (options.connect(url).await.map_err(db_err)?, url.to_owned()),
+        };
         let store = SqlStore {
             pool,
             engine,
             writer: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
             chain: Arc::new(chain),
             hook: std::sync::RwLock::new(None),
-            url: url.to_owned(),
+            url,
         };
         store.migrate().await?;
         store.chain_backlog().await?;
@@ -308,8 +368,32 @@ fn unique_conflict(constraint: Option<&str>, message: &str) -> Error {
 
 #[cfg(test)]
 mod unique_tests {
-    use super::unique_conflict;
+    use super::{loopback_without_tls, unique_conflict};
     use keyward_core::Error;
+
+    #[test]
+    fn a_loopback_url_that_leaves_tls_to_its_default_connects_without_it() {
+        let plain = |url: &str| loopback_without_tls(url);
+        assert_eq!(
+            plain("postgres://kw:secret@127.0.0.1:5432/keyward").as_deref(),
+            Some("postgres://kw:secret@127.0.0.1:5432/keyward?sslmode=disable")
+        );
+        assert_eq!(
+            plain("postgresql://localhost/keyward?application_name=kw").as_deref(),
+            Some("postgresql://localhost/keyward?application_name=kw&sslmode=disable")
+        );
+        assert_eq!(plain("postgres://[::1]:5433/keyward").as_deref(), Some("postgres://[::1]:5433/keyward?sslmode=disable"));
+        // Another host, a TLS mode chosen in the URL, a socket or host given as a parameter,
+        // SQLite: as the URL says.
+        assert_eq!(plain("postgres://db.internal/keyward"), None);
+        assert_eq!(plain("postgres://10.0.0.5/keyward"), None);
+        assert_eq!(plain("postgres://127.0.0.1/keyward?sslmode=require"), None);
+        assert_eq!(plain("postgres://127.0.0.1/keyward?sslmode=prefer"), None);
+        assert_eq!(plain("postgres://127.0.0.1/keyward?ssl-mode=verify-full"), None);
+        assert_eq!(plain("postgres://127.0.0.1/keyward?host=/var/run/postgresql"), None);
+        assert_eq!(plain("postgres:///keyward"), None);
+        assert_eq!(plain("sqlite:///var/lib/keyward/keyward.db"), None);
+    }
 
     fn code(e: Error) -> &'static str {
         match e {

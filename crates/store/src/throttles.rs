@@ -29,13 +29,18 @@ fn throttle_from_row(r: &AnyRow) -> Result<Throttle> {
 
 #[async_trait]
 impl ThrottleStore for SqlTx {
-    async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM throttles WHERE key = $1")))
-            .bind(key)
-            .fetch_optional(self.c())
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(throttle_from_row).transpose()
+    async fn throttles(&mut self, keys: &[&str]) -> Result<Vec<Throttle>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (1..=keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {COLUMNS} FROM throttles WHERE key IN ({placeholders})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in keys {
+            query = query.bind(*key);
+        }
+        let rows = query.fetch_all(self.c()).await.map_err(db_err)?;
+        rows.iter().map(throttle_from_row).collect()
     }
 
     /// Why one statement: on PostgreSQL the upsert takes the key's row lock (held until the

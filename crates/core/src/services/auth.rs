@@ -100,12 +100,13 @@ impl Keyward {
             metrics_outcome("mfa_required");
             return Ok(outcome);
         }
-        let deadline = self.security_policy(tx.as_mut()).await?.mfa.deadline(&user);
+        let policy = self.security_policy(tx.as_mut()).await?;
+        let deadline = policy.mfa.deadline(&user);
         let setup_only = deadline.is_some_and(|d| now >= d);
         throttle::succeeded(tx.as_mut(), &reserved).await?;
         self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, if setup_only { "ok_mfa_setup_required" } else { "ok" }, now)
             .await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, &policy, deadline).await?;
         tx.commit().await?;
         metrics_outcome("ok");
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
@@ -118,18 +119,18 @@ impl Keyward {
         ThrottleKeys::sign_in(email_key, meta.ip.as_deref(), device.as_deref())
     }
 
-    /// Opens a session for `user` inside `tx` (sign-in, accepting a link).
-    /// `mfa_pending` restricts the session to MFA enrollment.
+    /// Opens a session for `user` inside `tx` (sign-in, accepting a link), under `policy` (the
+    /// one in force). A passed `mfa_deadline` restricts the session to MFA enrollment.
     pub(crate) async fn start_session(
         &self,
         tx: &mut dyn Tx,
         meta: &RequestMeta,
         user: User,
         now: OffsetDateTime,
-        mfa_pending: bool,
+        policy: &SecurityPolicy,
         mfa_deadline: Option<OffsetDateTime>,
     ) -> Result<SignedIn> {
-        let policy = self.security_policy(tx).await?;
+        let mfa_pending = mfa_deadline.is_some_and(|d| now >= d);
         let token = new_token(self.random.as_ref());
         let session = Session {
             id: SessionId::new(),

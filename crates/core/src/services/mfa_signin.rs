@@ -72,7 +72,9 @@ impl Keyward {
         }
         throttle::succeeded(tx.as_mut(), &reserved).await?;
         self.record_attempt(tx.as_mut(), meta, &key, Some(&user), true, "ok", now).await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now, false, None).await?;
+        let policy = self.security_policy(tx.as_mut()).await?;
+        // No deadline: the code just given is the policy's second factor.
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, &policy, None).await?;
         tx.commit().await?;
         Ok(signed_in)
     }

@@ -162,8 +162,7 @@ impl Keyward {
         )
         .await?;
         let deadline = policy.mfa.deadline(&user);
-        let setup_only = deadline.is_some_and(|d| now >= d);
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, &policy, deadline).await?;
         tx.commit().await?;
         Ok(signed_in)
     }

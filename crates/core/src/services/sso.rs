@@ -128,7 +128,8 @@ impl Keyward {
         }
         // Why: a trusted provider's second factor satisfies the policy; otherwise the policy's
         // enrollment deadline holds as for a password sign-in.
-        let deadline = if strong { None } else { self.security_policy(tx.as_mut()).await?.mfa.deadline(&user) };
+        let policy = self.security_policy(tx.as_mut()).await?;
+        let deadline = if strong { None } else { policy.mfa.deadline(&user) };
         let setup_only = deadline.is_some_and(|d| now >= d);
         self.record_attempt(
             tx.as_mut(),
@@ -140,7 +141,7 @@ impl Keyward {
             now,
         )
         .await?;
-        let signed_in = self.start_session(tx.as_mut(), meta, user, now, setup_only, deadline).await?;
+        let signed_in = self.start_session(tx.as_mut(), meta, user, now, &policy, deadline).await?;
         tx.insert_sso_session(&SsoSession {
             session_id: signed_in.session.id,
             provider_id: provider.id,

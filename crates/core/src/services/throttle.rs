@@ -132,10 +132,12 @@ pub async fn reserve(store: &dyn Store, clock: &dyn Clock, keys: &ThrottleKeys) 
 
 /// One try: a read that finds a visible block, then the counting transaction.
 async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime) -> Result<Result<Reservation, Blocked>> {
-    let mut read = store.read().await?;
+    let names: Vec<&str> = keys.keys.iter().map(|(key, _)| key.as_str()).collect();
+    let found_throttles = store.read().await?.throttles(&names).await?;
     let mut found: Option<Blocked> = None;
-    for (key, free) in &keys.keys {
-        if let Some(b) = read.throttle(key).await?.and_then(|t| blocked(&t, *free, now)) {
+    for t in &found_throttles {
+        let Some(free) = keys.keys.iter().find(|(key, _)| *key == t.key).map(|(_, free)| *free) else { continue };
+        if let Some(b) = blocked(t, free, now) {
             found = Some(match found {
                 // Refused at once if any key's block stands whatever is pending.
                 Some(f) => Blocked { retry_after_secs: f.retry_after_secs.max(b.retry_after_secs), settling: f.settling && b.settling },
@@ -146,7 +148,6 @@ async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime
     if let Some(b) = found {
         return Ok(Err(b));
     }
-    drop(read);
     let mut tx = store.write().await?;
     let mut reserved = Reservation { account: keys.account.clone(), keys: Vec::with_capacity(keys.keys.len()), now };
     for (key, free) in &keys.keys {
@@ -158,7 +159,10 @@ async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime
             ThrottleRaise::Counted(_) => reserved.keys.push((key.clone(), *free)),
         }
     }
-    tx.commit().await?;
+    // Why not waiting for the disk: the count is seen at once by every concurrent attempt,
+    // which is what it is for; a database crash that undoes it also cuts off the attempt it
+    // counts before any answer, and the attempt's outcome, committed durably, makes it durable.
+    tx.commit_unflushed().await?;
     Ok(Ok(reserved))
 }
 

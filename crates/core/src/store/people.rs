@@ -163,8 +163,9 @@ pub trait SignInStore: Send {
 /// Throttles: attempts at a secret counted before they are evaluated.
 #[async_trait]
 pub trait ThrottleStore: Send {
-    /// The throttle of `key`; `None` when nothing was ever counted against it.
-    async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>>;
+    /// The throttles of `keys` that exist (nothing was ever counted against the others), in one
+    /// statement.
+    async fn throttles(&mut self, keys: &[&str]) -> Result<Vec<Throttle>>;
     /// Counts one more attempt against `key` in one statement, unless the key is locked at
     /// `now` or has attempts pending with its `free` budget used up: answers the key as counted
     /// (its row stays locked until the transaction ends), or as found (nothing counted).
