@@ -34,6 +34,11 @@ pub trait Store: Send + Sync {
     /// A write transaction. On SQLite writers are serialised (they wait, never fail with
     /// "database is locked"); dropping it without `commit` rolls it back.
     async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// A write transaction whose commit does not wait for the disk (PostgreSQL's asynchronous
+    /// commit): every other connection sees it at once, and a database crash in the next
+    /// moments may undo it whole, never in part; any later durable commit makes it durable with
+    /// its own. Only for bookkeeping that may be lost with a crash. On SQLite, as `write`.
+    async fn write_unflushed(&self) -> Result<Box<dyn Tx>>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
     /// `sqlite` or `postgres`.
@@ -123,11 +128,6 @@ pub trait Tx:
 {
     /// Makes the transaction's changes durable (a no-op for read connections).
     async fn commit(self: Box<Self>) -> Result<()>;
-    /// Commits like `commit` but without waiting for the disk (PostgreSQL's asynchronous
-    /// commit): every other connection sees the change at once, and a database crash in the
-    /// next moments may undo it whole, never in part; any later `commit` makes it durable with
-    /// its own. Only for bookkeeping that may be lost with a crash. SQLite commits as `commit`.
-    async fn commit_unflushed(self: Box<Self>) -> Result<()>;
     /// Takes `key` until the transaction ends.
     async fn lock(&mut self, key: LockKey) -> Result<()>;
 }

@@ -26,6 +26,8 @@ mod teams;
 mod throttles;
 mod tokens;
 mod tx;
+#[cfg(test)]
+mod unflushed_tests;
 mod users;
 
 use async_trait::async_trait;
@@ -225,7 +227,7 @@ impl SqlStore {
 
     /// Chains the audit events written before the chain existed, once, before anything else.
     async fn chain_backlog(&self) -> Result<()> {
-        let (mut tx, _writer) = self.begin_write().await?;
+        let (mut tx, _writer) = self.begin_write(false).await?;
         let n = chain::chain_backlog(&mut tx, self.engine, &self.chain).await?;
         tx.commit().await.map_err(db_err)?;
         if n > 0 {
@@ -234,8 +236,11 @@ impl SqlStore {
         Ok(())
     }
 
-    /// A write transaction and, on SQLite, the writer's turn.
-    async fn begin_write(&self) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Option<tokio::sync::OwnedMutexGuard<()>>)> {
+    /// A write transaction and, on SQLite, the writer's turn; `unflushed`: see `Store::write_unflushed`.
+    async fn begin_write(
+        &self,
+        unflushed: bool,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Option<tokio::sync::OwnedMutexGuard<()>>)> {
         let guard = match &self.writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
@@ -244,6 +249,9 @@ impl SqlStore {
             // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way
             // when it upgrades from reading to writing.
             Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            // `LOCAL`: for this transaction only, so the pooled connection stays durable; sent
+            // with the BEGIN, in the same round trip.
+            Engine::Postgres if unflushed => self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await,
             Engine::Postgres => self.pool.begin().await,
         }
         .map_err(db_err)?;
@@ -274,6 +282,12 @@ impl SqlStore {
         Ok(())
     }
 
+    async fn write_tx(&self, unflushed: bool) -> Result<Box<dyn Tx>> {
+        let (tx, guard) = self.begin_write(unflushed).await?;
+        let hook = self.hook.read().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard, self.chain.clone(), hook)))
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -288,9 +302,11 @@ impl Store for SqlStore {
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let (tx, guard) = self.begin_write().await?;
-        let hook = self.hook.read().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(Box::new(SqlTx::transaction(tx, self.engine, guard, self.chain.clone(), hook)))
+        self.write_tx(false).await
+    }
+
+    async fn write_unflushed(&self) -> Result<Box<dyn Tx>> {
+        self.write_tx(true).await
     }
 
     async fn ping(&self) -> Result<()> {

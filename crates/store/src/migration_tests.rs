@@ -20,7 +20,7 @@ async fn drop_database(url: &str) {
 
 /// A fresh database URL on `engine` (`None`, after saying why, when PostgreSQL is not set up
 /// outside CI).
-async fn fresh(engine: &str) -> Option<String> {
+pub(crate) async fn fresh(engine: &str) -> Option<String> {
     sqlx::any::install_default_drivers();
     if engine == "sqlite" {
         let dir = std::env::temp_dir().join(format!("keyward-migrate-{}", uuid::Uuid::now_v7().simple()));
@@ -103,7 +103,7 @@ async fn migrates_existing_shares(engine: &str) {
 }
 
 /// Removes the test's database.
-async fn remove(engine: &str, url: &str) {
+pub(crate) async fn remove(engine: &str, url: &str) {
     if engine == "postgres" {
         drop_database(url).await;
     } else if let Some(dir) = url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p).parent()) {
@@ -111,7 +111,7 @@ async fn remove(engine: &str, url: &str) {
     }
 }
 
-fn keys() -> keyward_core::chain::ChainKeys {
+pub(crate) fn keys() -> keyward_core::chain::ChainKeys {
     let ring = keyward_core::crypto::Keyring::new(vec![keyward_core::crypto::Key::from_bytes(&[7u8; 32]).expect("a key")]).expect("a ring");
     keyward_core::chain::ChainKeys::from_keyring(&ring)
 }

@@ -104,14 +104,6 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn commit_unflushed(mut self: Box<Self>) -> Result<()> {
-        if self.engine == Engine::Postgres && matches!(self.conn, Conn::Tx(_)) {
-            // `LOCAL`: for this transaction only, so the pooled connection stays durable.
-            sqlx::query("SET LOCAL synchronous_commit = off").execute(self.c()).await.map_err(db_err)?;
-        }
-        self.commit().await
-    }
-
     async fn lock(&mut self, key: LockKey) -> Result<()> {
         match self.engine {
             // SQLite already serialises every writer.

@@ -148,7 +148,10 @@ async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime
     if let Some(b) = found {
         return Ok(Err(b));
     }
-    let mut tx = store.write().await?;
+    // Why not waiting for the disk: the count is seen at once by every concurrent attempt,
+    // which is what it is for; a database crash that undoes it also cuts off the attempt it
+    // counts before any answer, and the attempt's outcome, committed durably, makes it durable.
+    let mut tx = store.write_unflushed().await?;
     let mut reserved = Reservation { account: keys.account.clone(), keys: Vec::with_capacity(keys.keys.len()), now };
     for (key, free) in &keys.keys {
         match tx.raise_throttle(key, *free, now, now - WINDOW, now - PENDING_TTL).await? {
@@ -159,10 +162,7 @@ async fn try_reserve(store: &dyn Store, keys: &ThrottleKeys, now: OffsetDateTime
             ThrottleRaise::Counted(_) => reserved.keys.push((key.clone(), *free)),
         }
     }
-    // Why not waiting for the disk: the count is seen at once by every concurrent attempt,
-    // which is what it is for; a database crash that undoes it also cuts off the attempt it
-    // counts before any answer, and the attempt's outcome, committed durably, makes it durable.
-    tx.commit_unflushed().await?;
+    tx.commit().await?;
     Ok(Ok(reserved))
 }
 
