@@ -189,9 +189,10 @@ fn is_easy_to_guess(password: &str, user_inputs: &[&str]) -> bool {
 
 /// Hashes and verifies passwords with Argon2id at OWASP's parameters (19 MiB, t=2, p=1).
 ///
-/// Why permits and threads of its own: each hash costs ~15 ms of CPU and 19 MiB. The permits
-/// bound the hashes at once (and so the memory); the hashes run on `parallelism` threads of
-/// their own at a lower scheduling priority (`HASH_NICE`), so a sign-in alone gets every idle
+/// Why permits and threads of its own: each hash costs ~15 ms of CPU and 19 MiB. The hashes run
+/// on `parallelism` threads of their own (so the memory is bounded by the threads, which keep
+/// it), with as many more waiting in their queue; the permits bound that queue, and further
+/// callers wait without holding anything. The threads run at a lower scheduling priority (`HASH_NICE`), so a sign-in alone gets every idle
 /// core while a flood of sign-ins cannot take the cores from the async workers that answer
 /// checks and every other request: the kernel gives those first call on the CPU.
 #[derive(Clone)]
@@ -202,8 +203,9 @@ pub struct PasswordHasher {
 }
 
 /// How much lower the hashing threads run than the rest of the process (Linux nice steps: at
-/// +10 a busy async worker gets about nine tenths of a core that a hash also wants).
-const HASH_NICE: i32 = 10;
+/// +15 a busy async worker gets about 97 % of a core that a hash also wants; at +10, 90 %, which
+/// let checks during a sign-in flood reach 5 ms at p99 once the hashing queue kept both cores busy).
+const HASH_NICE: i32 = 15;
 
 /// A job for a hashing thread.
 type Job = Box<dyn FnOnce() + Send>;
@@ -266,7 +268,9 @@ impl PasswordHasher {
         let dummy = hash_now("keyward-dummy-password-for-unknown-accounts", &[7u8; 16])?;
         let parallelism = parallelism.max(1);
         Ok(PasswordHasher {
-            permits: Arc::new(Semaphore::new(parallelism)),
+            // Why a queue as long as the threads: a thread that ends a hash takes the next one at
+            // once, instead of idling until an async worker is scheduled to hand it over.
+            permits: Arc::new(Semaphore::new(2 * parallelism)),
             pool: Arc::new(HashPool::start(parallelism)?),
             dummy_hash: Arc::new(dummy),
         })
@@ -292,7 +296,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         // The permit goes with the job: it is released when the hash ends, even if the caller
-        // stopped waiting, so no more than `parallelism` hashes are ever queued or running.
+        // stopped waiting, so no more than `2 × parallelism` hashes are ever queued or running.
         let permit = self.permits.clone().acquire_owned().await.map_err(Error::internal)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.pool.submit(Box::new(move || {
