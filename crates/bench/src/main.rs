@@ -288,13 +288,14 @@ impl Bench {
 
     async fn load(&self, server: &Server, connections: usize, make: MakeRequest) -> Stats {
         let me = std::process::id();
-        let before = (server.cpu_seconds(), server.postgres.then(postgres_cpu_seconds), cpu_seconds(me), server.hashing_cpu_seconds());
+        let (server_cpu, hashing_cpu, client_cpu) = (server.cpu_seconds(), server.hashing_cpu_seconds(), cpu_seconds(me));
+        let database_cpu = server.postgres.then(postgres_cpu_seconds);
         let mut s = load::run(server.base.clone(), connections, self.warmup, self.duration, make, self.steps.clone()).await;
         let each = |seconds: f64| seconds * 1e6 / s.answered.max(1) as f64;
-        s.server_cpu_us = Some(each(server.cpu_seconds() - before.0));
-        s.database_cpu_us = before.1.map(|db| each(postgres_cpu_seconds() - db));
-        s.client_cpu_us = Some(each(cpu_seconds(me) - before.2));
-        s.hashing_cpu_us = Some(each(server.hashing_cpu_seconds() - before.3)).filter(|h| *h >= 1.0);
+        s.server_cpu_us = Some(each(server.cpu_seconds() - server_cpu));
+        s.hashing_cpu_us = Some(each(server.hashing_cpu_seconds() - hashing_cpu)).filter(|h| *h >= 1.0);
+        s.database_cpu_us = database_cpu.map(|db| each(postgres_cpu_seconds() - db));
+        s.client_cpu_us = Some(each(cpu_seconds(me) - client_cpu));
         self.done();
         s
     }

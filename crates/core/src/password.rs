@@ -192,9 +192,10 @@ fn is_easy_to_guess(password: &str, user_inputs: &[&str]) -> bool {
 /// Why permits and threads of its own: each hash costs ~15 ms of CPU and 19 MiB. The hashes run
 /// on `parallelism` threads of their own (so the memory is bounded by the threads, which keep
 /// it), with as many more waiting in their queue; the permits bound that queue, and further
-/// callers wait without holding anything. The threads run at a lower scheduling priority (`HASH_NICE`), so a sign-in alone gets every idle
-/// core while a flood of sign-ins cannot take the cores from the async workers that answer
-/// checks and every other request: the kernel gives those first call on the CPU.
+/// callers wait without holding anything. The threads run at a lower scheduling priority
+/// (`HASH_NICE`), so a sign-in alone gets every idle core while a flood of sign-ins cannot take
+/// the cores from the async workers that answer checks and every other request: the kernel
+/// gives those first call on the CPU.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
