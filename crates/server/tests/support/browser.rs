@@ -272,10 +272,19 @@ impl Browser {
             )
             .await?;
         element.click().await.with_context(|| format!("click {what}"))?;
-        // On the old page still, and leaving it; an error means the old page is already going.
-        let leaving = self.client.execute("return window.__kwLeaving === true", vec![]).await.map_or(true, |v| v == Value::Bool(true));
-        if !leaving {
-            return Ok(());
+        // A form's submission starts its navigation in a task of its own, which may run after
+        // chromedriver has answered the click: so the mark is watched for a moment before the
+        // click is taken as one that stays on the page. An error means the old page is going.
+        let settle = Instant::now() + Duration::from_millis(300);
+        loop {
+            let leaving = self.client.execute("return window.__kwLeaving === true", vec![]).await.map_or(true, |v| v == Value::Bool(true));
+            if leaving {
+                break;
+            }
+            if Instant::now() >= settle {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let deadline = Instant::now() + WAIT;
         // The old page's root element answers until that page is gone.
